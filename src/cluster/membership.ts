@@ -1,0 +1,54 @@
+/**
+ * Membership: the set of nodes the ring is built from. Static lists and etcd discovery both
+ * implement `Membership`; the cluster listens and rebuilds its ring on every change.
+ */
+
+/** One node as other nodes see it. `id` is unique and stable for the node's lifetime. */
+export interface NodeInfo {
+  id: string;
+  /** gRPC address `host:port` peers dial. */
+  grpcAddress: string;
+  /** HTTP address `host:port`, if the node serves HTTP. */
+  httpAddress?: string;
+  /** Relative ring weight; 1 = the default number of virtual nodes. */
+  weight?: number;
+  version?: string;
+  /** Start time, ms since the epoch. */
+  startedAt?: number;
+}
+
+export type MembershipListener = (members: readonly NodeInfo[]) => void;
+
+export interface Membership {
+  /** The current full membership (self included), sorted by id. */
+  members(): readonly NodeInfo[];
+  /** Subscribe to changes; called with the full new membership. Returns an unsubscribe function. */
+  onChange(listener: MembershipListener): () => void;
+  /** Start (register/watch). Resolves once the first membership is known. */
+  start(): Promise<void>;
+  /** Stop (deregister first where applicable). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A fixed membership: the given nodes, never changing. */
+export class StaticMembership implements Membership {
+  private readonly list: readonly NodeInfo[];
+
+  constructor(nodes: readonly NodeInfo[]) {
+    const byId = new Map<string, NodeInfo>();
+    for (const n of nodes) byId.set(n.id, n);
+    this.list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  members(): readonly NodeInfo[] {
+    return this.list;
+  }
+
+  onChange(_listener: MembershipListener): () => void {
+    return () => {};
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
