@@ -1,0 +1,13 @@
+export {
+  EtcdMembership,
+  type EtcdMembershipOptions,
+  type EtcdTlsOptions,
+  type EtcdMembershipStats,
+  type LeaseState,
+  type MembershipCounters,
+  type MembershipEvent,
+  type MembershipEventListener,
+  type MembershipLogger,
+} from './etcd-membership.js';
+export { startEtcdMembership, etcdMembershipOptions, parseEndpoints, type EtcdDiscoveryConfig } from './config.js';
+export { diffMembers, decodeRecord, encodeRecord, serviceDir, type MembershipDiff } from './record.js';
