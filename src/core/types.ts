@@ -28,6 +28,8 @@ export interface ArenaCacheOptions {
   onEvict?: (key: Uint8Array, value: Uint8Array, reason: EvictReason) => void;
   /** Clock in milliseconds; defaults to `Date.now`. Tests pass a controlled clock. */
   clock?: () => number;
+  /** Background TTL sweep: one segment every sweepIntervalMs / segments ms; 0 disables. Default 1000. */
+  sweepIntervalMs?: number;
   /** The core module: bytes, a compiled module, a URL or a fetch Response. */
   wasm?: WasmSource;
 }
