@@ -4,6 +4,7 @@
  */
 import { Etcd3, EtcdLeaseInvalidError, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import type { Membership, MembershipListener, NodeInfo } from '../cluster/membership.js';
+import { HostBreaker } from './host-breaker.js';
 import {
   decodeRecord,
   diffMembers,
@@ -240,6 +241,8 @@ export class EtcdMembership implements Membership {
       // auth token exchange) gets a deadline. Our own calls pass an explicit absolute deadline, which
       // also bounds etcd3's internal retries. Streams (watch, keepalive) get none.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      // Skip an endpoint for retryMaxMs after 3 consecutive failures (etcd3's default: 5 s).
+      faultHandling: { host: (h) => new HostBreaker(h, this.retryMaxMs).asPolicy() },
       grpcOptions: {
         // Own connections per client: nodes in one process (tests) do not share a subchannel, and a
         // reconnect after an outage is not stuck behind another channel's backoff.

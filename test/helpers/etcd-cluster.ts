@@ -33,7 +33,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       await Promise.all(members.map((m) => m.waitHealthy(30_000)));
     } catch (err) {
       lastErr = err;
-      await Promise.all(members.map((m) => m.destroy()));
+      await Promise.all(members.map((m) => m.destroy('SIGKILL')));
       continue;
     }
     const endpoints = members.map((m) => m.clientUrl);
@@ -57,7 +57,8 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
         throw new Error('no leader found');
       },
       destroy: async () => {
-        await Promise.all(members.map((m) => m.destroy()));
+        // A throwaway cluster: no graceful leader transfer needed (SIGTERM can take seconds with a member down).
+        await Promise.all(members.map((m) => m.destroy('SIGKILL')));
       },
       etcdctl: (...args: string[]) => etcdctl(endpoints, ...args),
     };

@@ -200,9 +200,9 @@ export class EtcdProcess {
     return this.stop('SIGKILL');
   }
 
-  /** Stop the process and delete the data dir. Idempotent. */
-  async destroy(): Promise<void> {
-    await this.stop();
+  /** Stop the process (by default SIGTERM, SIGKILL after 3 s) and delete the data dir. Idempotent. */
+  async destroy(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.stop(signal, 3000);
     rmSync(this.dataDir, { recursive: true, force: true });
     dirs.delete(this.dataDir);
   }
