@@ -1,0 +1,344 @@
+/**
+ * A node of an arenacache cluster: its gRPC server, the membership it follows, the ring built from
+ * that membership, one persistent client per peer, and its groups.
+ *
+ * Start-up order (see docs/cluster.md): bind gRPC (port 0 → the real port is known) → fill in
+ * self.grpcAddress → create/start the membership (it can now register the real address) → build
+ * the ring and peer clients → health SERVING.
+ */
+import { EventEmitter } from 'node:events';
+import type * as grpc from '@grpc/grpc-js';
+import { ArenaCache } from '../core/index.js';
+import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
+import { PeerClient } from '../transport/client.js';
+import { PeerServer, type ServedGroup, type ServerStats } from '../transport/server.js';
+import type { BatcherOptions } from '../transport/batcher.js';
+import { channelCredentials, tlsChannelOptions, type TlsConfig } from '../transport/tls.js';
+import type { PeerClientStats } from '../transport/client.js';
+import { ClosedError, GroupError, InvalidArgumentError } from './errors.js';
+import { Group, type GroupHost } from './group.js';
+import { ringHash } from './hash.js';
+import { StaticMembership, type Membership, type NodeInfo } from './membership.js';
+import { DEFAULT_REPLICAS, Ring } from './ring.js';
+import type { CacheFactory, GroupOptions, GroupStats } from './types.js';
+import { checkGroupName, checkKey } from './validate.js';
+
+export interface ClusterGrpcOptions {
+  /** Interface to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port to bind; 0 = ephemeral (the bound port is in `cluster.self.grpcAddress`). Default 0. */
+  port?: number;
+  /** Host peers should dial, when it differs from `host` (e.g. binding 0.0.0.0). Default `host`. */
+  advertiseHost?: string;
+  /** TLS / mutual TLS for peer traffic (server and clients). */
+  tls?: TlsConfig;
+  /** Largest gRPC message. Default maxValueBytes + 64 KiB. */
+  maxMessageBytes?: number;
+  /** Extra options for every peer channel. */
+  channelOptions?: grpc.ChannelOptions;
+  /** Extra grpc.Server options. */
+  serverOptions?: grpc.ServerOptions;
+  /** Grace period (ms) for in-flight calls at close. Default 2000. */
+  shutdownGraceMs?: number;
+}
+
+export interface ClusterOptions {
+  /**
+   * This node. `grpcAddress` may be omitted: it is then `advertiseHost:boundPort`, known after
+   * `listen()`/`start()`.
+   */
+  self: Omit<NodeInfo, 'grpcAddress'> & { grpcAddress?: string };
+  /**
+   * The membership to follow, or a factory called with the final self NodeInfo once the gRPC
+   * port is bound (so an etcd registration can carry the real address). Default: self only.
+   */
+  membership?: Membership | ((self: NodeInfo) => Membership | Promise<Membership>);
+  grpc?: ClusterGrpcOptions;
+  /** Virtual nodes per node of weight 1. Default 160. */
+  replicas?: number;
+  /** Coalescing of fetches and invalidations per peer. Default window: one setImmediate turn. */
+  batch?: BatcherOptions;
+  /** Largest value any group may hold; sizes gRPC messages. Default 8 MiB. */
+  maxValueBytes?: number;
+  /** Creates the groups' caches. Default `ArenaCache.create`. */
+  cacheFactory?: CacheFactory;
+}
+
+export interface PeerStats extends PeerClientStats {
+  id: string;
+  grpcAddress: string;
+  state: string;
+}
+
+export interface ClusterStats {
+  self: NodeInfo;
+  members: number;
+  ringSize: number;
+  server: ServerStats;
+  peers: PeerStats[];
+  groups: GroupStats[];
+}
+
+/**
+ * Events: 'membership' (members: NodeInfo[]) after the ring was rebuilt; 'peer-added' and
+ * 'peer-removed' (node: NodeInfo) when a peer channel is opened or closed.
+ */
+export class Cluster extends EventEmitter {
+  private selfInfo: NodeInfo;
+  private readonly options: ClusterOptions;
+  private readonly replicas: number;
+  private readonly maxValueBytes: number;
+  private readonly maxMessageBytes: number;
+  private readonly cacheFactory: CacheFactory;
+  private readonly server: PeerServer;
+  private readonly groupMap = new Map<string, Group>();
+  private readonly peerMap = new Map<string, PeerClient>();
+  private currentRing: Ring;
+  private membership: Membership | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private credentials: grpc.ChannelCredentials | undefined;
+  private listening: Promise<NodeInfo> | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private isClosed = false;
+  private readonly host: GroupHost;
+
+  constructor(options: ClusterOptions) {
+    super();
+    if (!options?.self || typeof options.self.id !== 'string' || options.self.id.length === 0) {
+      throw new InvalidArgumentError('self.id must be a non-empty string');
+    }
+    this.options = options;
+    this.replicas = options.replicas ?? DEFAULT_REPLICAS;
+    this.maxValueBytes = options.maxValueBytes ?? 8 * 1024 * 1024;
+    this.maxMessageBytes = options.grpc?.maxMessageBytes ?? this.maxValueBytes + (64 << 10);
+    this.cacheFactory = options.cacheFactory ?? defaultCacheFactory;
+    this.selfInfo = Object.freeze({
+      startedAt: Date.now(),
+      ...options.self,
+      grpcAddress: options.self.grpcAddress ?? '',
+    });
+    this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
+    this.server = new PeerServer(
+      { group: (name) => this.servedGroup(name) },
+      {
+        maxMessageBytes: this.maxMessageBytes,
+        ...(options.grpc?.tls ? { tls: options.grpc.tls } : {}),
+        ...(options.grpc?.serverOptions ? { serverOptions: options.grpc.serverOptions } : {}),
+      },
+    );
+    const cluster = this;
+    this.host = {
+      route: (hash) => this.route(hash),
+      peers: () => this.peerMap.values(),
+      get closed() {
+        return cluster.isClosed;
+      },
+    };
+  }
+
+  // ================================================================= lifecycle
+
+  /** Bind the gRPC server. Resolves with self, whose grpcAddress now has the real port. */
+  listen(): Promise<NodeInfo> {
+    if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
+    this.listening ??= (async () => {
+      const g = this.options.grpc ?? {};
+      const host = g.host ?? '127.0.0.1';
+      const port = await this.server.listen(host, g.port ?? 0);
+      if (!this.options.self.grpcAddress) {
+        const adv = g.advertiseHost ?? host;
+        const h = adv.includes(':') && !adv.startsWith('[') ? `[${adv}]` : adv;
+        this.selfInfo = Object.freeze({ ...this.selfInfo, grpcAddress: `${h}:${port}` });
+        this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
+      }
+      return this.selfInfo;
+    })();
+    return this.listening;
+  }
+
+  /** listen() → membership start → ring and peers → health SERVING. Idempotent. */
+  start(): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
+    this.starting ??= (async () => {
+      const self = await this.listen();
+      this.credentials = channelCredentials(this.options.grpc?.tls);
+      const m = this.options.membership;
+      const membership: Membership =
+        m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? await m(self) : m;
+      this.membership = membership;
+      this.unsubscribe = membership.onChange((members) => this.applyMembership(members));
+      await membership.start();
+      if (this.isClosed) return;
+      this.applyMembership(membership.members());
+      this.server.setServing(true);
+    })();
+    return this.starting;
+  }
+
+  /**
+   * Leave: health NOT_SERVING, membership closed (deregistered), loads aborted, peer channels
+   * closed, server shut down (in-flight calls get `shutdownGraceMs`). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.isClosed = true;
+      this.server.setServing(false);
+      this.unsubscribe?.();
+      try {
+        await this.membership?.close();
+      } catch {
+        // deregistration is best effort; the lease/TTL expires anyway
+      }
+      for (const g of this.groupMap.values()) g.close();
+      for (const p of this.peerMap.values()) p.close();
+      this.peerMap.clear();
+      await this.server.close(this.options.grpc?.shutdownGraceMs ?? 2000);
+      for (const g of this.groupMap.values()) g.dispose();
+    })();
+    return this.closing;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  // ================================================================= groups
+
+  /** The existing group `name` (throws GroupError if there is none). */
+  group(name: string): Group;
+  /** Create group `name` (throws GroupError if it exists). Operations wait for its caches. */
+  group(name: string, options: GroupOptions): Group;
+  group(name: string, options?: GroupOptions): Group {
+    checkGroupName(name);
+    const existing = this.groupMap.get(name);
+    if (options === undefined) {
+      if (!existing) throw new GroupError(`no group named ${JSON.stringify(name)}`);
+      return existing;
+    }
+    if (this.isClosed) throw new ClosedError('cluster is closed');
+    if (existing) throw new GroupError(`group ${JSON.stringify(name)} already exists`);
+    const g = new Group({
+      name,
+      options,
+      host: this.host,
+      cacheFactory: this.cacheFactory,
+      maxValueBytes: this.maxValueBytes,
+    });
+    this.groupMap.set(name, g);
+    return g;
+  }
+
+  /** Create a group and wait until its caches exist. */
+  async addGroup(name: string, options: GroupOptions): Promise<Group> {
+    const g = this.group(name, options);
+    try {
+      await g.ready;
+    } catch (err) {
+      this.groupMap.delete(name);
+      throw err;
+    }
+    return g;
+  }
+
+  groups(): Group[] {
+    return [...this.groupMap.values()];
+  }
+
+  // ================================================================= ring and members
+
+  get self(): NodeInfo {
+    return this.selfInfo;
+  }
+
+  /** The current ring (immutable; replaced on every membership change). */
+  get ring(): Ring {
+    return this.currentRing;
+  }
+
+  members(): readonly NodeInfo[] {
+    return this.currentRing.nodes;
+  }
+
+  /** The node owning `key` on this node's ring. */
+  owner(key: string): NodeInfo {
+    checkKey(key, Number.MAX_SAFE_INTEGER);
+    return this.currentRing.ownerOfHash(ringHash(key)) ?? this.selfInfo;
+  }
+
+  isOwner(key: string): boolean {
+    return this.owner(key).id === this.selfInfo.id;
+  }
+
+  /** Clients of the other members (read-only view). */
+  peers(): PeerClient[] {
+    return [...this.peerMap.values()];
+  }
+
+  stats(): ClusterStats {
+    return {
+      self: this.selfInfo,
+      members: this.currentRing.nodes.length,
+      ringSize: this.currentRing.size,
+      server: this.server.stats(),
+      peers: [...this.peerMap.values()].map((p) => ({
+        id: p.id,
+        grpcAddress: p.peer.grpcAddress,
+        state: p.state(),
+        ...p.stats(),
+      })),
+      groups: [...this.groupMap.values()].map((g) => g.stats()),
+    };
+  }
+
+  // ================================================================= internals
+
+  private route(hash: number): PeerClient | null {
+    const owner = this.currentRing.ownerOfHash(hash);
+    if (owner === undefined || owner.id === this.selfInfo.id) return null;
+    // A member without a client (should not happen) is treated as unreachable: load locally.
+    return this.peerMap.get(owner.id) ?? null;
+  }
+
+  private servedGroup(name: string): ServedGroup | undefined {
+    if (this.isClosed) throw new ClosedError('node is shutting down');
+    const g = this.groupMap.get(name);
+    return g?.started ? g : undefined;
+  }
+
+  /** Rebuild the ring and open/close peer channels. Synchronous: callers never see a partial state. */
+  private applyMembership(members: readonly NodeInfo[]): void {
+    if (this.isClosed) return;
+    const list = members.length > 0 ? members : [this.selfInfo];
+    const ring = new Ring(list, { replicas: this.replicas });
+    const wanted = new Map<string, NodeInfo>();
+    for (const n of ring.nodes) if (n.id !== this.selfInfo.id) wanted.set(n.id, n);
+
+    for (const [id, client] of this.peerMap) {
+      const n = wanted.get(id);
+      if (n === undefined || n.grpcAddress !== client.peer.grpcAddress) {
+        this.peerMap.delete(id);
+        client.close();
+        this.emit('peer-removed', client.peer);
+      }
+    }
+    for (const [id, n] of wanted) {
+      if (this.peerMap.has(id)) continue;
+      const client = new PeerClient(n, {
+        credentials: this.credentials,
+        maxMessageBytes: this.maxMessageBytes,
+        channelOptions: { ...tlsChannelOptions(this.options.grpc?.tls), ...this.options.grpc?.channelOptions },
+        ...(this.options.batch ? { batch: this.options.batch } : {}),
+        onBatch: (group, size) => this.groupMap.get(group)?.recordBatch(size),
+      });
+      this.peerMap.set(id, client);
+      this.emit('peer-added', n);
+    }
+    this.currentRing = ring;
+    this.emit('membership', ring.nodes);
+  }
+}
+
+/** Default CacheFactory: a private ArenaCache. */
+export const defaultCacheFactory: CacheFactory = (options: ArenaCacheOptions): Promise<ByteCache> =>
+  ArenaCache.create(options);

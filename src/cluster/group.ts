@@ -1,0 +1,704 @@
+/**
+ * A group: a named key space with its own byte budget (a main cache + a hot cache), a loader,
+ * singleflight over loads and over fetches from owners, and rich counters.
+ *
+ * Entries are stored with a one-byte tag in front of the value: 1 = a value, 0 = "not found"
+ * (cached for `notFoundTtl`). The tag lets an empty value and a cached not-found coexist.
+ */
+import { ENTRY_HEADER } from '../core/abi.js';
+import type { ByteCache } from '../core/types.js';
+import type { PeerClient } from '../transport/client.js';
+import type { ServedGroup } from '../transport/server.js';
+import {
+  ClosedError,
+  DeadlineError,
+  GroupError,
+  InvalidArgumentError,
+  LoaderError,
+  PeerUnavailableError,
+} from './errors.js';
+import { ringHash, utf8Length } from './hash.js';
+import { Flight, SingleFlight } from './singleflight.js';
+import {
+  BATCH_SIZE_BUCKETS,
+  NOT_FOUND,
+  type CacheFactory,
+  type GetOptions,
+  type GetResult,
+  type GroupOptions,
+  type GroupStats,
+  type Loader,
+  type NotFound,
+  type ResultSource,
+  type SetOptions,
+} from './types.js';
+import { checkKey, checkTtl } from './validate.js';
+
+/** What a group needs from its cluster. */
+export interface GroupHost {
+  /** The client of the peer owning this ring position, or null when this node owns it. */
+  route(hash: number): PeerClient | null;
+  /** Clients of every other member. */
+  peers(): Iterable<PeerClient>;
+  readonly closed: boolean;
+}
+
+const TAG_NOT_FOUND = 0;
+const TAG_VALUE = 1;
+const NOT_FOUND_ENTRY = Uint8Array.of(TAG_NOT_FOUND);
+const ADMISSION_SLOTS = 4096; // power of two
+const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
+const INVALIDATE_CHUNK = 1024;
+const ENTRY_HEADER_BYTES = ENTRY_HEADER;
+const encoder = new TextEncoder();
+
+const DEFAULTS = {
+  notFoundTtl: 1000,
+  hotCacheFraction: 1 / 8,
+  hotAfter: 2,
+  loadTimeout: 5000,
+  maxKeyBytes: 1024,
+};
+
+class Outcome {
+  constructor(
+    readonly value: Uint8Array | NotFound,
+    readonly source: ResultSource,
+  ) {}
+}
+
+type Store = 'main' | 'hot';
+
+interface Counters {
+  gets: number;
+  hits: number;
+  hotHits: number;
+  misses: number;
+  loads: number;
+  loadErrors: number;
+  loadTimeouts: number;
+  notFound: number;
+  peerFetches: number;
+  peerErrors: number;
+  remoteErrors: number;
+  localFallbacks: number;
+  batches: number;
+  batchedKeys: number;
+  maxBatchSize: number;
+  hotAdmissions: number;
+  hotInvalidations: number;
+  invalidationsSent: number;
+  invalidationErrors: number;
+  sets: number;
+  removes: number;
+  servedKeys: number;
+  staleDrops: number;
+}
+
+export interface GroupInit {
+  name: string;
+  options: GroupOptions;
+  host: GroupHost;
+  cacheFactory: CacheFactory;
+  /** Cluster-wide value cap (sizes gRPC messages). */
+  maxValueBytes: number;
+}
+
+export class Group implements ServedGroup {
+  readonly name: string;
+  /** Resolves when the group's caches exist (rejects if they could not be created). */
+  readonly ready: Promise<void>;
+  readonly maxKeyBytes: number;
+  /** Largest value accepted; final once `ready` resolved. */
+  maxValueBytes: number;
+  readonly ttl: number;
+  readonly notFoundTtl: number;
+  readonly hotTtl: number;
+  readonly loadTimeout: number;
+  readonly peerTimeout: number;
+  readonly fallbackToLocalLoad: boolean;
+  readonly mainBytes: number;
+  readonly hotBytes: number;
+
+  private readonly host: GroupHost;
+  private readonly load: Loader;
+  private readonly hotAfter: number;
+  private main: ByteCache | undefined;
+  private hot: ByteCache | undefined;
+  private isReady = false;
+  private closed = false;
+  private readonly loads = new SingleFlight<Outcome>();
+  private readonly fetches = new SingleFlight<Outcome>();
+  private readonly admission = new Uint8Array(ADMISSION_SLOTS);
+  private admissionTicks = 0;
+  private readonly batchSizes = new Array<number>(BATCH_SIZE_BUCKETS.length + 1).fill(0);
+  private readonly c: Counters = {
+    gets: 0,
+    hits: 0,
+    hotHits: 0,
+    misses: 0,
+    loads: 0,
+    loadErrors: 0,
+    loadTimeouts: 0,
+    notFound: 0,
+    peerFetches: 0,
+    peerErrors: 0,
+    remoteErrors: 0,
+    localFallbacks: 0,
+    batches: 0,
+    batchedKeys: 0,
+    maxBatchSize: 0,
+    hotAdmissions: 0,
+    hotInvalidations: 0,
+    invalidationsSent: 0,
+    invalidationErrors: 0,
+    sets: 0,
+    removes: 0,
+    servedKeys: 0,
+    staleDrops: 0,
+  };
+
+  constructor(init: GroupInit) {
+    const o = init.options;
+    this.name = init.name;
+    this.host = init.host;
+    if (typeof o?.load !== 'function') throw new InvalidArgumentError(`group ${init.name}: load must be a function`);
+    if (!Number.isSafeInteger(o.maxBytes) || o.maxBytes <= 0) {
+      throw new InvalidArgumentError(`group ${init.name}: maxBytes must be a positive integer`);
+    }
+    this.load = o.load;
+    this.ttl = o.ttl ?? 0;
+    this.notFoundTtl = o.notFoundTtl ?? DEFAULTS.notFoundTtl;
+    checkTtl(this.ttl, 'ttl');
+    checkTtl(this.notFoundTtl, 'notFoundTtl');
+    this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, 60_000) : 60_000);
+    checkTtl(this.hotTtl, 'hotTtl');
+    const fraction = o.hotCacheFraction ?? DEFAULTS.hotCacheFraction;
+    if (!(fraction >= 0 && fraction <= 0.5)) {
+      throw new InvalidArgumentError(`group ${init.name}: hotCacheFraction must be in 0..0.5`);
+    }
+    this.hotAfter = Math.max(1, Math.min(255, Math.floor(o.hotAfter ?? DEFAULTS.hotAfter)));
+    this.loadTimeout = o.loadTimeout ?? DEFAULTS.loadTimeout;
+    this.peerTimeout = o.peerTimeout ?? this.loadTimeout + 1000;
+    if (!(this.loadTimeout > 0) || !(this.peerTimeout > 0)) {
+      throw new InvalidArgumentError(`group ${init.name}: loadTimeout and peerTimeout must be positive`);
+    }
+    this.fallbackToLocalLoad = o.fallbackToLocalLoad ?? true;
+    this.maxKeyBytes = o.maxKeyBytes ?? DEFAULTS.maxKeyBytes;
+    this.maxValueBytes = Math.min(o.maxValueBytes ?? init.maxValueBytes, init.maxValueBytes);
+    this.hotBytes = Math.floor(o.maxBytes * fraction);
+    this.mainBytes = o.maxBytes - this.hotBytes;
+
+    this.ready = this.createCaches(init.cacheFactory, o);
+    this.ready.catch(() => {}); // surfaced through every operation awaiting it
+  }
+
+  private async createCaches(factory: CacheFactory, o: GroupOptions): Promise<void> {
+    const main = await factory({
+      maxBytes: this.mainBytes,
+      maxKeyBytes: this.maxKeyBytes,
+      maxValueBytes: this.maxValueBytes + 1,
+      segments: o.segments ?? autoSegments(this.mainBytes),
+    });
+    let hot: ByteCache | undefined;
+    try {
+      if (this.hotBytes >= 1024) {
+        hot = await factory({
+          maxBytes: this.hotBytes,
+          maxKeyBytes: this.maxKeyBytes,
+          maxValueBytes: this.maxValueBytes + 1,
+          segments: autoSegments(this.hotBytes),
+        });
+      }
+    } catch (err) {
+      closeCache(main);
+      throw err;
+    }
+    // The largest value whose entry (tag byte + longest key) fits the main cache and one segment.
+    let limit = main.maxValueBytes - 1;
+    const budget = (main as { segmentBudget?: unknown }).segmentBudget;
+    if (typeof budget === 'number' && budget > 0) {
+      limit = Math.min(limit, Math.floor(budget / 16) * 16 - ENTRY_HEADER_BYTES - this.maxKeyBytes - 1);
+    }
+    this.maxValueBytes = Math.max(0, Math.min(this.maxValueBytes, limit));
+    this.main = main;
+    this.hot = hot;
+    this.isReady = true;
+    if (this.closed) this.dispose();
+  }
+
+  /** Release the caches (stops their sweepers). Called by the cluster after close. */
+  dispose(): void {
+    closeCache(this.main);
+    closeCache(this.hot);
+  }
+
+  /** True once the caches exist. */
+  get started(): boolean {
+    return this.isReady;
+  }
+
+  // ================================================================= public API
+
+  /** The value, or undefined when the key does not exist. Rejects with a typed error. */
+  async get(key: string, options?: GetOptions): Promise<Uint8Array | undefined> {
+    this.begin(key);
+    if (!this.isReady) await this.ready;
+    let v = this.fromMain(key);
+    if (v === undefined) v = this.fromHot(key);
+    if (v === undefined) v = (await this.miss(key, options)).value;
+    if (v === NOT_FOUND) {
+      this.c.notFound++;
+      return undefined;
+    }
+    return v;
+  }
+
+  /** Like get, but says where the answer came from. */
+  async getResult(key: string, options?: GetOptions): Promise<GetResult> {
+    this.begin(key);
+    if (!this.isReady) await this.ready;
+    let source: ResultSource = 'main';
+    let v = this.fromMain(key);
+    if (v === undefined) {
+      source = 'hot';
+      v = this.fromHot(key);
+    }
+    if (v === undefined) {
+      const o = await this.miss(key, options);
+      v = o.value;
+      source = o.source;
+    }
+    if (v === NOT_FOUND) {
+      this.c.notFound++;
+      return { found: false, value: undefined, source };
+    }
+    return { found: true, value: v, source };
+  }
+
+  /** Many keys at once; fetches headed for the same owner are coalesced into GetMany calls. */
+  getMany(keys: readonly string[], options?: GetOptions): Promise<Array<Uint8Array | undefined>> {
+    return Promise.all(keys.map((k) => this.get(k, options)));
+  }
+
+  /**
+   * Store a value on the key's owner; every other node then drops the key from its caches.
+   * Resolves once the owner stored it and the invalidations were answered (or failed — counted in
+   * `invalidationErrors`). Rejects with PeerUnavailableError when the owner cannot be reached.
+   */
+  async set(key: string, value: Uint8Array | string, options?: SetOptions): Promise<void> {
+    this.begin(key, false);
+    const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('value must be a Uint8Array or a string');
+    const ttl = options?.ttl;
+    if (ttl !== undefined) checkTtl(ttl);
+    if (!this.isReady) await this.ready;
+    this.checkValue(bytes);
+    this.c.sets++;
+    const peer = this.host.route(ringHash(key));
+    if (peer === null) {
+      this.applySet(key, bytes, ttl);
+      await this.broadcast([key]);
+      return;
+    }
+    this.dropLocal(key);
+    await peer.set(this.name, key, bytes, ttl, this.peerTimeout);
+  }
+
+  /** Delete a key on its owner and every node's caches. Resolves true if the owner had it. */
+  async remove(key: string): Promise<boolean> {
+    return (await this.removeMany([key])) > 0;
+  }
+
+  /**
+   * Delete keys (one Remove call per owner). All keys are validated before anything changes.
+   * Resolves with how many existed on their owners; rejects with the first error if an owner
+   * could not be reached (the other owners' keys are removed).
+   */
+  async removeMany(keys: readonly string[]): Promise<number> {
+    if (this.closed || this.host.closed) throw new ClosedError('cluster is closed');
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array');
+    for (const k of keys) checkKey(k, this.maxKeyBytes);
+    if (keys.length === 0) return 0;
+    if (!this.isReady) await this.ready;
+    this.c.removes += keys.length;
+    const local: string[] = [];
+    const remote = new Map<PeerClient, string[]>();
+    for (const k of keys) {
+      const peer = this.host.route(ringHash(k));
+      if (peer === null) {
+        local.push(k);
+      } else {
+        this.dropLocal(k);
+        let list = remote.get(peer);
+        if (!list) remote.set(peer, (list = []));
+        list.push(k);
+      }
+    }
+    const parts: Promise<number>[] = [];
+    if (local.length > 0) {
+      parts.push(
+        (async () => {
+          const n = this.applyRemove(local);
+          await this.broadcast(local);
+          return n;
+        })(),
+      );
+    }
+    for (const [peer, list] of remote) {
+      for (let i = 0; i < list.length; i += INVALIDATE_CHUNK) {
+        parts.push(peer.remove(this.name, list.slice(i, i + INVALIDATE_CHUNK), this.peerTimeout));
+      }
+    }
+    const settled = await Promise.allSettled(parts);
+    let removed = 0;
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      removed += s.value;
+    }
+    return removed;
+  }
+
+  stats(): GroupStats {
+    const cacheInfo = (c: ByteCache | undefined, maxBytes: number) => ({
+      entries: c?.size ?? 0,
+      bytes: c?.bytes ?? 0,
+      maxBytes: c ? maxBytes : 0,
+    });
+    return {
+      name: this.name,
+      ...this.c,
+      coalesced: this.loads.joined + this.fetches.joined,
+      batchSizes: [...this.batchSizes],
+      main: cacheInfo(this.main, this.mainBytes),
+      hot: cacheInfo(this.hot, this.hotBytes),
+    };
+  }
+
+  // ================================================================= served to peers
+
+  checkKey(key: string): void {
+    checkKey(key, this.maxKeyBytes);
+  }
+
+  checkValue(value: Uint8Array): void {
+    if (value.length > this.maxValueBytes) {
+      throw new InvalidArgumentError(`value is ${value.length} bytes, the limit of group ${this.name} is ${this.maxValueBytes}`);
+    }
+  }
+
+  /** A peer's Get: answered from this node's caches or loader — never forwarded. */
+  async serveGet(key: string): Promise<Uint8Array | undefined> {
+    if (this.closed) throw new ClosedError('node is shutting down');
+    if (!this.isReady) await this.ready;
+    this.c.servedKeys++;
+    let v = this.fromMain(key);
+    if (v === undefined) v = this.fromHot(key);
+    if (v === undefined) v = (await this.loads.run(key, (f) => this.runLoad(key, f, 'main'))).value;
+    return v === NOT_FOUND ? undefined : v;
+  }
+
+  async serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void> {
+    if (this.closed) throw new ClosedError('node is shutting down');
+    if (!this.isReady) await this.ready;
+    this.c.sets++;
+    this.applySet(key, value, ttl);
+    await this.broadcast([key]);
+  }
+
+  async serveRemove(keys: string[]): Promise<number> {
+    if (this.closed) throw new ClosedError('node is shutting down');
+    if (!this.isReady) await this.ready;
+    this.c.removes += keys.length;
+    const n = this.applyRemove(keys);
+    await this.broadcast(keys);
+    return n;
+  }
+
+  serveInvalidate(keys: string[]): void {
+    if (!this.isReady) return;
+    for (const k of keys) {
+      if (this.dropLocal(k)) this.c.hotInvalidations++;
+    }
+  }
+
+  // ================================================================= cluster hooks
+
+  /** A Get/GetMany for this group was sent to a peer with `size` keys. */
+  recordBatch(size: number): void {
+    this.c.batches++;
+    this.c.batchedKeys += size;
+    if (size > this.c.maxBatchSize) this.c.maxBatchSize = size;
+    let i = 0;
+    while (i < BATCH_SIZE_BUCKETS.length && size > BATCH_SIZE_BUCKETS[i]!) i++;
+    this.batchSizes[i]!++;
+  }
+
+  /** Abort running loads; later calls fail with ClosedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.loads.abortAll(new ClosedError('cluster is closing'));
+  }
+
+  // ================================================================= internals
+
+  private begin(key: string, count = true): void {
+    if (this.closed || this.host.closed) throw new ClosedError('cluster is closed');
+    checkKey(key, this.maxKeyBytes);
+    if (count) this.c.gets++;
+  }
+
+  private fromMain(key: string): Uint8Array | NotFound | undefined {
+    const raw = this.main!.get(key);
+    if (raw === undefined) return undefined;
+    this.c.hits++;
+    return untag(raw);
+  }
+
+  private fromHot(key: string): Uint8Array | NotFound | undefined {
+    if (this.hot === undefined) return undefined;
+    const raw = this.hot.get(key);
+    if (raw === undefined) return undefined;
+    this.c.hotHits++;
+    return untag(raw);
+  }
+
+  private miss(key: string, options: GetOptions | undefined): Promise<Outcome> {
+    this.c.misses++;
+    const hash = ringHash(key);
+    const peer = this.host.route(hash);
+    const p =
+      peer === null
+        ? this.loads.run(key, (f) => this.runLoad(key, f, 'main'))
+        : this.fetches.run(key, (f) => this.runFetch(key, hash, peer, f));
+    return options?.signal ? withSignal(p, options.signal) : p;
+  }
+
+  private async runLoad(key: string, flight: Flight<Outcome>, store: Store): Promise<Outcome> {
+    this.c.loads++;
+    const controller = new AbortController();
+    flight.controller = controller;
+    const deadline = Date.now() + this.loadTimeout;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      onAbort = () => reject(controller.signal.reason);
+      controller.signal.addEventListener('abort', onAbort, { once: true });
+      timer = setTimeout(
+        () => controller.abort(new DeadlineError(`loader of group ${this.name} passed its ${this.loadTimeout} ms deadline`)),
+        this.loadTimeout,
+      );
+    });
+    try {
+      let raw: unknown;
+      try {
+        raw = await Promise.race([this.callLoader(key, controller.signal, deadline), guard]);
+      } catch (err) {
+        if (err instanceof DeadlineError) {
+          this.c.loadTimeouts++;
+          throw err;
+        }
+        if (err instanceof ClosedError) throw err;
+        this.c.loadErrors++;
+        if (err instanceof LoaderError) throw err;
+        throw new LoaderError(`loader of group ${this.name} failed: ${messageOf(err)}`, { cause: err });
+      }
+      let entry: Uint8Array;
+      try {
+        entry = this.encodeLoaded(raw);
+      } catch (err) {
+        this.c.loadErrors++;
+        throw err;
+      }
+      if (flight.stale) this.c.staleDrops++;
+      else if (!this.closed) this.store(store, key, entry);
+      return new Outcome(entry === NOT_FOUND_ENTRY ? NOT_FOUND : entry.subarray(1), 'load');
+    } finally {
+      clearTimeout(timer);
+      controller.signal.removeEventListener('abort', onAbort!);
+    }
+  }
+
+  private callLoader(key: string, signal: AbortSignal, deadline: number): Promise<unknown> {
+    try {
+      return Promise.resolve(this.load(key, { signal, group: this.name, deadline }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Tagged cache entry for a loader result; throws LoaderError for anything else. */
+  private encodeLoaded(raw: unknown): Uint8Array {
+    if (raw === NOT_FOUND) return NOT_FOUND_ENTRY;
+    if (raw instanceof Uint8Array) {
+      if (raw.length > this.maxValueBytes) {
+        throw new LoaderError(`loader of group ${this.name} returned ${raw.length} bytes, the limit is ${this.maxValueBytes}`);
+      }
+      return tag(raw);
+    }
+    if (typeof raw === 'string') {
+      const n = utf8Length(raw);
+      if (n > this.maxValueBytes) {
+        throw new LoaderError(`loader of group ${this.name} returned ${n} bytes, the limit is ${this.maxValueBytes}`);
+      }
+      const entry = new Uint8Array(n + 1);
+      entry[0] = TAG_VALUE;
+      encoder.encodeInto(raw, entry.subarray(1));
+      return entry;
+    }
+    throw new LoaderError(
+      `loader of group ${this.name} returned ${raw === null ? 'null' : typeof raw}; return bytes, a string or NOT_FOUND`,
+    );
+  }
+
+  private async runFetch(key: string, hash: number, peer: PeerClient, flight: Flight<Outcome>): Promise<Outcome> {
+    this.c.peerFetches++;
+    let fetched: Uint8Array | undefined;
+    try {
+      fetched = await peer.fetch(this.name, key, this.peerTimeout);
+    } catch (err) {
+      if (err instanceof PeerUnavailableError || err instanceof GroupError) {
+        this.c.peerErrors++;
+        if (!this.fallbackToLocalLoad || this.closed) throw err;
+        this.c.localFallbacks++;
+        const o = await this.loads.run(key, (f) => this.runLoad(key, f, 'hot'));
+        return new Outcome(o.value, 'fallback');
+      }
+      this.c.remoteErrors++;
+      throw err;
+    }
+    if (flight.stale) this.c.staleDrops++;
+    else this.maybeAdmit(key, hash, fetched);
+    return new Outcome(fetched === undefined ? NOT_FOUND : fetched, 'peer');
+  }
+
+  /** Admit a fetched result to the hot cache once the key has been fetched `hotAfter` times. */
+  private maybeAdmit(key: string, hash: number, fetched: Uint8Array | undefined): void {
+    if (this.hot === undefined || this.closed) return;
+    const slot = hash & (ADMISSION_SLOTS - 1);
+    const count = this.admission[slot]!;
+    if (count < 255) this.admission[slot] = count + 1;
+    if (++this.admissionTicks >= ADMISSION_DECAY) {
+      this.admissionTicks = 0;
+      for (let i = 0; i < ADMISSION_SLOTS; i++) this.admission[i]! >>>= 1;
+    }
+    if (count + 1 < this.hotAfter) return;
+    if (fetched !== undefined && fetched.length > this.maxValueBytes) return;
+    if (this.store('hot', key, fetched === undefined ? NOT_FOUND_ENTRY : tag(fetched))) this.c.hotAdmissions++;
+  }
+
+  /** Put a tagged entry in a cache. Returns whether it was stored. */
+  private store(where: Store, key: string, entry: Uint8Array): boolean {
+    const notFound = entry[0] === TAG_NOT_FOUND;
+    if (notFound && this.notFoundTtl === 0) return false;
+    const cache = where === 'main' ? this.main : this.hot;
+    if (cache === undefined || entry.length > cache.maxValueBytes) return false;
+    let ttl: number;
+    if (where === 'main') ttl = notFound ? this.notFoundTtl : this.ttl;
+    else ttl = notFound ? Math.min(this.notFoundTtl, this.hotTtl) : this.hotTtl;
+    try {
+      cache.set(key, entry, { ttl });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Owner side of a Set. */
+  private applySet(key: string, value: Uint8Array, ttl: number | undefined): void {
+    this.loads.forget(key);
+    this.fetches.forget(key);
+    this.hot?.delete(key);
+    try {
+      this.main!.set(key, tag(value), { ttl: ttl ?? this.ttl });
+    } catch (err) {
+      if (err instanceof RangeError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  }
+
+  /** Owner side of a Remove. */
+  private applyRemove(keys: readonly string[]): number {
+    let n = 0;
+    for (const k of keys) {
+      this.loads.forget(k);
+      this.fetches.forget(k);
+      this.hot?.delete(k);
+      if (this.main!.delete(k)) n++;
+    }
+    return n;
+  }
+
+  /** Drop a key from both caches and detach in-flight loads/fetches. Returns whether anything was dropped. */
+  private dropLocal(key: string): boolean {
+    const a = this.loads.forget(key);
+    const b = this.fetches.forget(key);
+    const c = this.hot?.delete(key) ?? false;
+    const d = this.main?.delete(key) ?? false;
+    return a || b || c || d;
+  }
+
+  /** Tell every other node to drop these keys; waits for the answers, counts failures. */
+  private async broadcast(keys: readonly string[]): Promise<void> {
+    const calls: Promise<void>[] = [];
+    for (const peer of this.host.peers()) {
+      if (keys.length === 1) {
+        calls.push(peer.invalidate(this.name, keys[0]!, this.peerTimeout));
+      } else {
+        for (let i = 0; i < keys.length; i += INVALIDATE_CHUNK) {
+          calls.push(peer.invalidateMany(this.name, keys.slice(i, i + INVALIDATE_CHUNK), this.peerTimeout));
+        }
+      }
+      this.c.invalidationsSent += keys.length;
+    }
+    if (calls.length === 0) return;
+    const settled = await Promise.allSettled(calls);
+    for (const s of settled) if (s.status === 'rejected') this.c.invalidationErrors++;
+  }
+}
+
+function tag(value: Uint8Array): Uint8Array {
+  const entry = new Uint8Array(value.length + 1);
+  entry[0] = TAG_VALUE;
+  entry.set(value, 1);
+  return entry;
+}
+
+function untag(raw: Uint8Array): Uint8Array | NotFound {
+  return raw[0] === TAG_VALUE ? raw.subarray(1) : NOT_FOUND;
+}
+
+/** Segments for a cache of `bytes`: up to 16, each at least 256 KiB (and ≥ 1 KiB, the core's minimum). */
+function autoSegments(bytes: number): number {
+  let s = 1;
+  while (s < 16 && bytes / (s * 2) >= 256 << 10) s *= 2;
+  return s;
+}
+
+function closeCache(c: ByteCache | undefined): void {
+  const close = (c as { close?: unknown } | undefined)?.close;
+  if (typeof close === 'function') close.call(c);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function withSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * A membership set by hand: `set(nodes)` replaces it and notifies listeners. For tests, for
+ * embedding, and for static configurations whose addresses are only known after binding.
+ */
+import type { Membership, MembershipListener, NodeInfo } from './membership.js';
+
+export class ManualMembership implements Membership {
+  private list: readonly NodeInfo[];
+  private readonly listeners = new Set<MembershipListener>();
+  private closed = false;
+
+  constructor(nodes: readonly NodeInfo[] = []) {
+    this.list = normalize(nodes);
+  }
+
+  members(): readonly NodeInfo[] {
+    return this.list;
+  }
+
+  onChange(listener: MembershipListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Replace the membership and notify every listener (synchronously). */
+  set(nodes: readonly NodeInfo[]): void {
+    if (this.closed) return;
+    this.list = normalize(nodes);
+    for (const l of [...this.listeners]) l(this.list);
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+}
+
+function normalize(nodes: readonly NodeInfo[]): readonly NodeInfo[] {
+  const byId = new Map<string, NodeInfo>();
+  for (const n of nodes) byId.set(n.id, n);
+  return Object.freeze([...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+}

@@ -1,0 +1,137 @@
+/**
+ * Public types of the cluster layer.
+ */
+import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
+
+/**
+ * What a loader returns to say "this key does not exist". The group caches it for
+ * `notFoundTtl` and reports it as not-found (`get` → undefined), never as an error.
+ */
+export const NOT_FOUND: unique symbol = Symbol.for('arenacache.notFound');
+export type NotFound = typeof NOT_FOUND;
+
+export interface LoadContext {
+  /** Aborted when the load's deadline passes or the cluster closes; pass it to your I/O. */
+  signal: AbortSignal;
+  /** Group name. */
+  group: string;
+  /** Absolute deadline, ms since the epoch (Date.now() clock). */
+  deadline: number;
+}
+
+export type LoadResult = Uint8Array | string | NotFound;
+
+/**
+ * Loads one key from the source of truth. Return bytes (a string is stored as UTF-8), or
+ * `NOT_FOUND`; throw (or reject) for errors. Anything else (undefined, null, numbers…) is a
+ * LoaderError: a forgotten `return` must not be cached as "not found".
+ */
+export type Loader = (key: string, ctx: LoadContext) => Promise<LoadResult> | LoadResult;
+
+export interface GroupOptions {
+  /** Byte budget of the group: main cache + hot cache. Required. */
+  maxBytes: number;
+  load: Loader;
+  /** Default TTL (ms) of loaded and set values; 0 = none. Default 0. */
+  ttl?: number;
+  /** TTL (ms) of a cached not-found result; 0 = do not cache not-found. Default 1000. */
+  notFoundTtl?: number;
+  /** Share of `maxBytes` given to the hot cache, 0..0.5; 0 disables it. Default 1/8. */
+  hotCacheFraction?: number;
+  /** TTL (ms) of hot-cache entries (bounds staleness if an invalidation is lost). Default min(ttl, 60 s), or 60 s. */
+  hotTtl?: number;
+  /** Fetches of a key from its owner before it is admitted to the hot cache. Default 2; 1 = always. */
+  hotAfter?: number;
+  /** Loader deadline in ms. Default 5000. */
+  loadTimeout?: number;
+  /** Deadline (ms) of one RPC to a peer (fetch, set, remove, invalidate). Default loadTimeout + 1000. */
+  peerTimeout?: number;
+  /** When the owner cannot be reached, load locally (true) or fail with PeerUnavailableError. Default true. */
+  fallbackToLocalLoad?: boolean;
+  /** Longest key in UTF-8 bytes. Default: the cache's (1024 for ArenaCache). */
+  maxKeyBytes?: number;
+  /** Largest value in bytes. Default: what the cache and the cluster's message limit allow. */
+  maxValueBytes?: number;
+  /** ArenaCache segments (power of two) of the main cache. */
+  segments?: number;
+}
+
+/** Where a get's answer came from. */
+export type ResultSource =
+  | 'main' // this node's main cache
+  | 'hot' // this node's hot cache
+  | 'load' // this node ran the loader (it owns the key, or a peer asked it to)
+  | 'peer' // fetched from the owner
+  | 'fallback'; // the owner could not be reached; this node ran the loader
+
+export type GetResult =
+  | { readonly found: true; readonly value: Uint8Array; readonly source: ResultSource }
+  | { readonly found: false; readonly value: undefined; readonly source: ResultSource };
+
+export interface GetOptions {
+  /** Stop waiting when this signal aborts (the shared load/fetch continues for other callers). */
+  signal?: AbortSignal;
+}
+
+export interface SetOptions {
+  /** TTL in ms; 0 = never expires; omitted = the group's `ttl`. */
+  ttl?: number;
+}
+
+/** Upper bounds of the batch-size histogram buckets (last bucket: everything above). */
+export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+
+export interface GroupStats {
+  name: string;
+  /** Calls of get/getResult/getMany (per key). */
+  gets: number;
+  /** Answered from the main cache (values and cached not-found). */
+  hits: number;
+  /** Answered from the hot cache. */
+  hotHits: number;
+  /** Neither cache had it. */
+  misses: number;
+  /** Gets that joined an in-flight load or fetch of the same key (singleflight). */
+  coalesced: number;
+  /** Loader runs on this node. */
+  loads: number;
+  /** Loader runs that threw/rejected/returned garbage. */
+  loadErrors: number;
+  /** Loader runs that passed their deadline. */
+  loadTimeouts: number;
+  /** Gets answered "not found" (from any source). */
+  notFound: number;
+  /** Keys fetched from their owner (one per fetch flight). */
+  peerFetches: number;
+  /** Fetches that failed because the owner could not answer (unreachable, deadline, unknown group). */
+  peerErrors: number;
+  /** Fetches whose owner answered with an error (its loader failed or timed out). */
+  remoteErrors: number;
+  /** Owner unreachable → loaded locally. */
+  localFallbacks: number;
+  /** Get/GetMany RPCs this node sent for this group (coalesced batches). */
+  batches: number;
+  /** Keys carried by those batches. */
+  batchedKeys: number;
+  maxBatchSize: number;
+  /** Batch-size histogram, counts per BATCH_SIZE_BUCKETS bound (+1 overflow bucket). */
+  batchSizes: number[];
+  /** Values admitted to the hot cache. */
+  hotAdmissions: number;
+  /** Keys dropped from this node's caches because the owner said so (Set/Remove elsewhere). */
+  hotInvalidations: number;
+  /** Invalidate keys sent to peers by this node as owner, and those that failed. */
+  invalidationsSent: number;
+  invalidationErrors: number;
+  sets: number;
+  removes: number;
+  /** Keys served to peers (Get/GetMany received). */
+  servedKeys: number;
+  /** Results not stored because a Set/Remove/invalidation overtook the load or fetch. */
+  staleDrops: number;
+  main: { entries: number; bytes: number; maxBytes: number };
+  hot: { entries: number; bytes: number; maxBytes: number };
+}
+
+/** Creates a group's cache. Default: `ArenaCache.create`. */
+export type CacheFactory = (options: ArenaCacheOptions) => Promise<ByteCache> | ByteCache;

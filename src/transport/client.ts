@@ -1,0 +1,301 @@
+/**
+ * A client for one peer: one persistent gRPC channel (created when the peer joins, closed when it
+ * leaves), deadlines on every call, errors mapped to the cluster's error classes, and coalescing
+ * of concurrent fetches (→ GetMany) and hot-cache invalidations (→ Invalidate) per group.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { NodeInfo } from '../cluster/membership.js';
+import { ArenaCacheError, errorFromStatus, GrpcCode, PeerUnavailableError } from '../cluster/errors.js';
+import { KeyBatcher, type BatcherOptions } from './batcher.js';
+import {
+  ERROR_KIND_KEY,
+  peerService,
+  type GetManyItem,
+  type GetManyResponse,
+  type GetResponse,
+  type PeerMethods,
+  type RemoveResponse,
+} from './proto.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './server.js';
+
+export interface PeerClientOptions {
+  /** Channel credentials (shared by all peers); default insecure. See tls.ts. */
+  credentials?: grpc.ChannelCredentials;
+  /** Largest message sent or received. Default 8 MiB + 64 KiB. */
+  maxMessageBytes?: number;
+  batch?: BatcherOptions;
+  /** Extra channel options (merged last). */
+  channelOptions?: grpc.ChannelOptions;
+  /** Called for every Get/GetMany this client sends for the batching path, with its key count. */
+  onBatch?: (group: string, size: number) => void;
+}
+
+/** A fetched key: its bytes, or undefined when the owner says it does not exist. */
+export type FetchResult = Uint8Array | undefined;
+
+export interface PeerClientStats {
+  get: number;
+  getMany: number;
+  set: number;
+  remove: number;
+  invalidate: number;
+  /** Calls that failed with anything but NOT_FOUND. */
+  errors: number;
+  /** Keys sent through the fetch batcher and the batches they formed. */
+  fetchedKeys: number;
+  fetchBatches: number;
+}
+
+const EMPTY_META = new grpc.Metadata();
+
+export class PeerClient {
+  readonly peer: NodeInfo;
+  private readonly client: grpc.Client;
+  private readonly methods: PeerMethods;
+  private readonly fetcher: KeyBatcher<FetchResult>;
+  private readonly invalidator: KeyBatcher<void>;
+  private readonly counters: PeerClientStats = {
+    get: 0,
+    getMany: 0,
+    set: 0,
+    remove: 0,
+    invalidate: 0,
+    errors: 0,
+    fetchedKeys: 0,
+    fetchBatches: 0,
+  };
+  private closed = false;
+
+  constructor(peer: NodeInfo, private readonly options: PeerClientOptions = {}) {
+    this.peer = peer;
+    this.methods = peerService();
+    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.client = new grpc.Client(peer.grpcAddress, options.credentials ?? grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 2000,
+      ...options.channelOptions,
+    });
+    // Connect now rather than on the first call.
+    this.client.getChannel().getConnectivityState(true);
+    this.fetcher = new KeyBatcher<FetchResult>(this.sendFetchBatch, options.batch);
+    this.invalidator = new KeyBatcher<void>(this.sendInvalidateBatch, options.batch);
+  }
+
+  get id(): string {
+    return this.peer.id;
+  }
+
+  /** Connectivity state of the channel: IDLE, CONNECTING, READY, TRANSIENT_FAILURE or SHUTDOWN. */
+  state(): string {
+    return grpc.connectivityState[this.client.getChannel().getConnectivityState(false)];
+  }
+
+  stats(): PeerClientStats {
+    return { ...this.counters };
+  }
+
+  /** Fetch one key through the batcher (coalesced with concurrent fetches of the same group). */
+  fetch(group: string, key: string, timeoutMs: number): Promise<FetchResult> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.fetcher.enqueue(group, key, timeoutMs);
+  }
+
+  /** Drop a key from the peer's caches, coalesced with concurrent invalidations. */
+  invalidate(group: string, key: string, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.invalidator.enqueue(group, key, timeoutMs);
+  }
+
+  /** One Get call (not batched). */
+  async get(group: string, key: string, timeoutMs: number): Promise<FetchResult> {
+    this.counters.get++;
+    try {
+      const res = await this.unary<GetResponse>('Get', { group, key: Buffer.from(key, 'utf8') }, timeoutMs);
+      return res.value;
+    } catch (err) {
+      if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND && !kindOf(err)) return undefined;
+      throw this.mapError(err);
+    }
+  }
+
+  /** One GetMany call: per-key results in order (an Error = that key failed). */
+  async getMany(group: string, keys: readonly string[], timeoutMs: number): Promise<Array<FetchResult | Error>> {
+    this.counters.getMany++;
+    const raw = new Array<Buffer>(keys.length);
+    for (let i = 0; i < keys.length; i++) raw[i] = Buffer.from(keys[i]!, 'utf8');
+    let res: GetManyResponse;
+    try {
+      res = await this.unary<GetManyResponse>('GetMany', { group, keys: raw }, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    const items = res.items;
+    if (items.length !== keys.length) {
+      throw new PeerUnavailableError(
+        `peer ${this.id}: GetMany answered ${items.length} items for ${keys.length} keys`,
+        this.id,
+        GrpcCode.INTERNAL,
+      );
+    }
+    const out = new Array<FetchResult | Error>(keys.length);
+    let tooLarge: number[] | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      switch (it.status) {
+        case 'FOUND':
+          out[i] = it.value ?? new Uint8Array(0);
+          break;
+        case 'NOT_FOUND':
+          out[i] = undefined;
+          break;
+        case 'TOO_LARGE':
+          (tooLarge ??= []).push(i);
+          break;
+        default:
+          out[i] = itemError(it, this.id);
+      }
+    }
+    if (tooLarge) {
+      await Promise.all(
+        tooLarge.map((i) =>
+          this.get(group, keys[i]!, timeoutMs).then(
+            (v) => {
+              out[i] = v;
+            },
+            (e: unknown) => {
+              out[i] = e instanceof Error ? e : new Error(String(e));
+            },
+          ),
+        ),
+      );
+    }
+    return out;
+  }
+
+  async set(group: string, key: string, value: Uint8Array, ttl: number | undefined, timeoutMs: number): Promise<void> {
+    this.counters.set++;
+    const req: Record<string, unknown> = { group, key: Buffer.from(key, 'utf8'), value };
+    if (ttl !== undefined) req.ttlMs = ttl;
+    try {
+      await this.unary('Set', req, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  async remove(group: string, keys: readonly string[], timeoutMs: number): Promise<number> {
+    this.counters.remove++;
+    try {
+      const res = await this.unary<RemoveResponse>(
+        'Remove',
+        { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) },
+        timeoutMs,
+      );
+      return res.removed;
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  async invalidateMany(group: string, keys: readonly string[], timeoutMs: number): Promise<void> {
+    this.counters.invalidate++;
+    try {
+      await this.unary('Invalidate', { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) }, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  /** Send what is pending, then close the channel. Calls already running may finish. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.fetcher.flush();
+    this.invalidator.flush();
+    this.closed = true;
+    this.client.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private readonly sendFetchBatch = async (
+    group: string,
+    keys: string[],
+    timeoutMs: number,
+  ): Promise<Array<FetchResult | Error>> => {
+    this.counters.fetchBatches++;
+    this.counters.fetchedKeys += keys.length;
+    this.options.onBatch?.(group, keys.length);
+    if (keys.length === 1) {
+      try {
+        return [await this.get(group, keys[0]!, timeoutMs)];
+      } catch (err) {
+        return [err instanceof Error ? err : new Error(String(err))];
+      }
+    }
+    return this.getMany(group, keys, timeoutMs);
+  };
+
+  private readonly sendInvalidateBatch = async (group: string, keys: string[], timeoutMs: number): Promise<void[]> => {
+    await this.invalidateMany(group, keys, timeoutMs);
+    return new Array<void>(keys.length);
+  };
+
+  private unary<Res>(method: keyof PeerMethods, req: unknown, timeoutMs: number): Promise<Res> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const def = this.methods[method] as unknown as {
+      path: string;
+      requestSerialize: (v: unknown) => Buffer;
+      responseDeserialize: (b: Buffer) => Res;
+    };
+    return new Promise<Res>((resolve, reject) => {
+      try {
+        this.client.makeUnaryRequest<unknown, Res>(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize,
+          req,
+          EMPTY_META,
+          { deadline: Date.now() + timeoutMs },
+          (err, res) => {
+            if (err) {
+              if (err.code !== grpc.status.NOT_FOUND || kindOf(err)) this.counters.errors++;
+              reject(err);
+            } else {
+              resolve(res as Res);
+            }
+          },
+        );
+      } catch (err) {
+        this.counters.errors++;
+        reject(err);
+      }
+    });
+  }
+
+  private mapError(err: unknown): Error {
+    if (err instanceof ArenaCacheError) return err;
+    const e = err as Partial<grpc.ServiceError>;
+    if (typeof e?.code === 'number') {
+      return errorFromStatus(e.code, kindOf(err), e.details || e.message || 'call failed', this.id);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new PeerUnavailableError(`peer ${this.id}: ${message}`, this.id, GrpcCode.UNAVAILABLE, { cause: err });
+  }
+
+  private closedError(): PeerUnavailableError {
+    return new PeerUnavailableError(`peer ${this.id}: client closed`, this.id, GrpcCode.UNAVAILABLE);
+  }
+}
+
+function kindOf(err: unknown): string | undefined {
+  const md = (err as Partial<grpc.ServiceError>)?.metadata;
+  if (!md || typeof md.get !== 'function') return undefined;
+  const v = md.get(ERROR_KIND_KEY)[0];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function itemError(it: GetManyItem, peerId: string): Error {
+  return errorFromStatus(it.code ?? GrpcCode.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
+}

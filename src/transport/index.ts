@@ -1,0 +1,10 @@
+export { PeerServer, DEFAULT_MAX_MESSAGE_BYTES } from './server.js';
+export type { PeerHandler, ServedGroup, PeerServerOptions, ServerStats, MethodCounters } from './server.js';
+export { PeerClient } from './client.js';
+export type { PeerClientOptions, PeerClientStats, FetchResult } from './client.js';
+export { KeyBatcher } from './batcher.js';
+export type { BatcherOptions, BatchSender } from './batcher.js';
+export { serverCredentials, channelCredentials, tlsChannelOptions } from './tls.js';
+export type { TlsConfig } from './tls.js';
+export { peerService, PROTO_PATH, SERVICE_NAME, ERROR_KIND_KEY } from './proto.js';
+export type * from './proto.js';

@@ -1,0 +1,392 @@
+/**
+ * Multi-node behaviour over real gRPC on loopback, with real ArenaCache groups.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DeadlineError,
+  LoaderError,
+  NOT_FOUND,
+  type Group,
+  type GroupOptions,
+  type LoadResult,
+  type NodeInfo,
+} from '../../src/cluster/index.js';
+import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
+
+const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let harness: ClusterHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+type LoadFn = (node: string, key: string) => Promise<LoadResult> | LoadResult;
+
+/** Creates group `name` on every node with a loader that records (node, key) and calls `fn`. */
+async function groupEverywhere(
+  h: ClusterHarness,
+  name: string,
+  fn: LoadFn,
+  opts: Partial<GroupOptions> = {},
+): Promise<{ groups: Map<string, Group>; loads: Array<[string, string]> }> {
+  const loads: Array<[string, string]> = [];
+  const groups = new Map<string, Group>();
+  for (const n of h.nodes) {
+    const g = await n.cluster.addGroup(name, {
+      maxBytes: 4 << 20,
+      ...opts,
+      load: (key) => {
+        loads.push([n.id, key]);
+        return fn(n.id, key);
+      },
+    });
+    groups.set(n.id, g);
+  }
+  return { groups, loads };
+}
+
+/** A key owned by `owner` (by the shared ring). */
+function keyOwnedBy(h: ClusterHarness, owner: TestNode, prefix = 'k'): string {
+  for (let i = 0; i < 100_000; i++) {
+    const k = `${prefix}-${i}`;
+    if (h.ownerOf(k) === owner) return k;
+  }
+  throw new Error('no key found');
+}
+
+describe('cluster over gRPC', () => {
+  it('1,000 concurrent gets of one missing key over 3 nodes run the loader exactly once', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups, loads } = await groupEverywhere(harness, 'users', async (_node, key) => {
+      await sleep(30);
+      return `value of ${key}`;
+    });
+    const gs = [...groups.values()];
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => gs[i % 3]!.get('the-key')));
+    expect(loads).toEqual([[harness.ownerOf('the-key').id, 'the-key']]);
+    for (const r of results) expect(text(r)).toBe('value of the-key');
+    const coalesced = gs.reduce((s, g) => s + g.stats().coalesced, 0);
+    expect(coalesced).toBeGreaterThan(990);
+  });
+
+  it('loads each of 10,000 keys only on its owner, and every node returns identical bytes', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups, loads } = await groupEverywhere(
+      harness,
+      'items',
+      (_node, key) => {
+        const b = new Uint8Array(16);
+        for (let i = 0; i < 16; i++) b[i] = (key.charCodeAt(i % key.length) * (i + 7)) & 0xff;
+        return b;
+      },
+      { maxBytes: 8 << 20 },
+    );
+    const keys = Array.from({ length: 10_000 }, (_, i) => `item:${i}`);
+    const gs = harness.nodes.map((n) => groups.get(n.id)!);
+    const answers = new Map<string, string[]>();
+    for (let off = 0; off < keys.length; off += 1000) {
+      const chunk = keys.slice(off, off + 1000);
+      const per = await Promise.all(gs.map((g) => g.getMany(chunk)));
+      chunk.forEach((k, i) => answers.set(k, per.map((vals) => Buffer.from(vals[i]!).toString('hex'))));
+    }
+    expect(loads.length).toBe(keys.length);
+    const loadedOn = new Map(loads.map(([node, key]) => [key, node]));
+    const owners = new Map<string, number>();
+    for (const k of keys) {
+      const owner = harness.ownerOf(k).id;
+      expect(loadedOn.get(k)).toBe(owner);
+      owners.set(owner, (owners.get(owner) ?? 0) + 1);
+      const [a, b, c] = answers.get(k)!;
+      expect(a).toHaveLength(32);
+      expect(b).toBe(a);
+      expect(c).toBe(a);
+    }
+    expect(owners.size).toBe(3);
+    // Every node computes the same owner for every key.
+    for (const k of keys.slice(0, 500)) {
+      const ids = harness.nodes.map((n) => n.cluster.owner(k).id);
+      expect(new Set(ids).size).toBe(1);
+    }
+  });
+
+  it('coalesces concurrent fetches for one peer into far fewer RPCs than keys', async () => {
+    harness = await ClusterHarness.start(2);
+    const { groups } = await groupEverywhere(harness, 'batch', (_n, key) => `v:${key}`);
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 200; i++) if (harness.ownerOf(`b-${i}`) === n2) keys.push(`b-${i}`);
+    const values = await Promise.all(keys.map((k) => groups.get(n1.id)!.get(k)));
+    expect(values.map(text)).toEqual(keys.map((k) => `v:${k}`));
+    const server = n2.cluster.stats().server;
+    const rpcs = server.get.calls + server.getMany.calls;
+    expect(server.get.keys + server.getMany.keys).toBe(200);
+    expect(rpcs).toBeGreaterThan(0);
+    expect(rpcs).toBeLessThanOrEqual(2);
+    const st = groups.get(n1.id)!.stats();
+    expect(st.batches).toBe(rpcs);
+    expect(st.batchedKeys).toBe(200);
+    expect(st.maxBatchSize).toBeGreaterThan(100);
+  });
+
+  it('coalesces fetches issued over several event-loop turns with a timer window', async () => {
+    harness = await ClusterHarness.start(2, { batch: { windowUs: 20_000 } });
+    const { groups } = await groupEverywhere(harness, 'batch', (_n, key) => `v:${key}`);
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 60; i++) if (harness.ownerOf(`w-${i}`) === n2) keys.push(`w-${i}`);
+    const pending: Promise<Uint8Array | undefined>[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      pending.push(groups.get(n1.id)!.get(keys[i]!));
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    const values = await Promise.all(pending);
+    expect(values.map(text)).toEqual(keys.map((k) => `v:${k}`));
+    const server = n2.cluster.stats().server;
+    expect(server.getMany.keys + server.get.keys).toBe(60);
+    // Six event-loop turns of requests; a 20 ms window gathers them into fewer calls than turns.
+    expect(server.getMany.calls + server.get.calls).toBeLessThan(6);
+  });
+
+  it('serves a not-found result as not-found everywhere and caches it on the owner', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups, loads } = await groupEverywhere(harness, 'nf', () => NOT_FOUND, { notFoundTtl: 60_000 });
+    const key = 'missing';
+    for (const g of groups.values()) {
+      const r = await g.getResult(key);
+      expect(r.found).toBe(false);
+      expect(r.value).toBeUndefined();
+      expect(await g.get(key)).toBeUndefined();
+    }
+    expect(loads).toEqual([[harness.ownerOf(key).id, key]]);
+    const owner = groups.get(harness.ownerOf(key).id)!;
+    expect((await owner.getResult(key)).source).toBe('main');
+  });
+
+  it('delivers a loader error to every waiting caller on every node and does not cache it', async () => {
+    harness = await ClusterHarness.start(3);
+    let fail = true;
+    const { groups, loads } = await groupEverywhere(harness, 'err', async (_n, key) => {
+      await sleep(20);
+      if (fail) throw new Error('database down');
+      return `ok:${key}`;
+    });
+    const gs = [...groups.values()];
+    const settled = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => gs[i % 3]!.get('k')));
+    expect(loads.length).toBe(1);
+    for (const s of settled) {
+      expect(s.status).toBe('rejected');
+      const err = (s as PromiseRejectedResult).reason;
+      expect(err).toBeInstanceOf(LoaderError);
+      expect(String(err.message)).toContain('database down');
+    }
+    fail = false;
+    for (const g of gs) expect(text(await g.get('k'))).toBe('ok:k');
+    expect(loads.length).toBe(2);
+  });
+
+  it("a hung owner loader ends in DeadlineError for remote callers and releases the key", async () => {
+    harness = await ClusterHarness.start(2);
+    let hang = true;
+    const { groups } = await groupEverywhere(
+      harness,
+      'slow',
+      (_n, key) => (hang ? new Promise<never>(() => {}) : `ok:${key}`),
+      { loadTimeout: 150, peerTimeout: 3000 },
+    );
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const key = keyOwnedBy(harness, n2);
+    await expect(groups.get(n1.id)!.get(key)).rejects.toBeInstanceOf(DeadlineError);
+    await expect(groups.get(n2.id)!.get(key)).rejects.toBeInstanceOf(DeadlineError);
+    hang = false;
+    expect(text(await groups.get(n1.id)!.get(key))).toBe(`ok:${key}`);
+    expect(groups.get(n2.id)!.stats().loadTimeouts).toBe(2);
+    expect(groups.get(n1.id)!.stats().localFallbacks).toBe(0);
+  });
+});
+
+describe('owner failure', () => {
+  it('loads locally when the owner is gone; no caller hangs', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups, loads } = await groupEverywhere(harness, 'fo', (node, key) => `${key}@any`, {
+      peerTimeout: 1000,
+    });
+    const [n1, , n3] = harness.nodes as [TestNode, TestNode, TestNode];
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 50; i++) if (harness.ownerOf(`f-${i}`) === n3) keys.push(`f-${i}`);
+    await n3.cluster.close(); // killed: the others' memberships still list it
+    const results = await Promise.all(keys.map((k) => groups.get(n1.id)!.getResult(k)));
+    for (let i = 0; i < keys.length; i++) {
+      expect(results[i]!.found).toBe(true);
+      expect(text(results[i]!.value)).toBe(`${keys[i]}@any`);
+      expect(results[i]!.source).toBe('fallback');
+    }
+    expect(loads.every(([node]) => node === n1.id)).toBe(true);
+    const st = groups.get(n1.id)!.stats();
+    expect(st.localFallbacks).toBe(50);
+    expect(st.peerErrors).toBe(50);
+    // Fallback results live in the hot cache: the next get does not call the loader again.
+    expect((await groups.get(n1.id)!.getResult(keys[0]!)).source).toBe('hot');
+  });
+
+  it('an owner that accepts connections but never answers costs one deadline, then local load', async () => {
+    const net = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const blackhole = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
+    const port = (blackhole.address() as { port: number }).port;
+    try {
+      harness = await ClusterHarness.start(1);
+      const { groups } = await groupEverywhere(harness, 'bh', (_n, key) => `local:${key}`, { peerTimeout: 300 });
+      const n1 = harness.nodes[0]!;
+      const ghost: NodeInfo = { id: 'ghost', grpcAddress: `127.0.0.1:${port}`, weight: 100 };
+      n1.membership.set([n1.cluster.self, ghost]);
+      const key = (() => {
+        for (let i = 0; ; i++) if (n1.cluster.owner(`g-${i}`).id === 'ghost') return `g-${i}`;
+      })();
+      const r = await groups.get(n1.id)!.getResult(key);
+      expect(r.source).toBe('fallback');
+      expect(text(r.value)).toBe(`local:${key}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => blackhole.close(r));
+    }
+  });
+
+  it('with fallback disabled, an unreachable owner is a PeerUnavailableError', async () => {
+    harness = await ClusterHarness.start(2);
+    const { groups, loads } = await groupEverywhere(harness, 'nofb', (_n, k) => k, { fallbackToLocalLoad: false });
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const key = keyOwnedBy(harness, n2);
+    await n2.cluster.close();
+    await expect(groups.get(n1.id)!.get(key)).rejects.toMatchObject({ name: 'PeerUnavailableError', peerId: n2.id });
+    expect(loads).toEqual([]);
+  });
+});
+
+describe('ring disagreement', () => {
+  it('a get terminates without looping when A thinks B owns k and B thinks A owns k', async () => {
+    harness = await ClusterHarness.start(2);
+    const { groups, loads } = await groupEverywhere(harness, 'loop', (node, key) => `${key} from ${node}`);
+    const [a, b] = harness.nodes as [TestNode, TestNode];
+    // Weight 0 takes a node off its own view of the ring: A's ring is all B, B's ring is all A.
+    a.membership.set([{ ...a.cluster.self, weight: 0 }, b.cluster.self]);
+    b.membership.set([a.cluster.self, { ...b.cluster.self, weight: 0 }]);
+    expect(a.cluster.owner('k').id).toBe(b.id);
+    expect(b.cluster.owner('k').id).toBe(a.id);
+
+    expect(text(await groups.get(a.id)!.get('k'))).toBe(`k from ${b.id}`);
+    expect(text(await groups.get(b.id)!.get('k2'))).toBe(`k2 from ${a.id}`);
+    const sa = a.cluster.stats().server;
+    const sb = b.cluster.stats().server;
+    // Each node received exactly the one request the other sent, and forwarded nothing.
+    expect(sb.get.calls + sb.getMany.calls).toBe(1);
+    expect(sa.get.calls + sa.getMany.calls).toBe(1);
+    expect(loads).toEqual([
+      [b.id, 'k'],
+      [a.id, 'k2'],
+    ]);
+  });
+});
+
+describe('set / remove and hot caches', () => {
+  it('set and remove reach the owner and clear hot caches on the other nodes', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups, loads } = await groupEverywhere(harness, 'hot', (_n, key) => `loaded:${key}`, { hotAfter: 1 });
+    const [n1, n2, n3] = harness.nodes as [TestNode, TestNode, TestNode];
+    const key = keyOwnedBy(harness, n3);
+    const [g1, g2, g3] = [groups.get(n1.id)!, groups.get(n2.id)!, groups.get(n3.id)!];
+
+    expect((await g1.getResult(key)).source).toBe('peer');
+    expect((await g2.getResult(key)).source).toBe('peer');
+    expect((await g1.getResult(key)).source).toBe('hot');
+    expect((await g2.getResult(key)).source).toBe('hot');
+    expect(loads.length).toBe(1);
+
+    await g1.set(key, 'new value');
+    const onOwner = await g3.getResult(key);
+    expect(onOwner.source).toBe('main');
+    expect(text(onOwner.value)).toBe('new value');
+    const r2 = await g2.getResult(key);
+    expect(text(r2.value)).toBe('new value');
+    expect(r2.source).toBe('peer');
+    expect(text(await g1.get(key))).toBe('new value');
+    expect(g2.stats().hotInvalidations).toBeGreaterThanOrEqual(1);
+    expect(g3.stats().invalidationsSent).toBe(2);
+
+    expect(await g2.remove(key)).toBe(true);
+    expect(await g2.remove(key)).toBe(false);
+    const after = await g1.getResult(key);
+    expect(text(after.value)).toBe(`loaded:${key}`);
+    expect(after.source).toBe('peer');
+    expect(loads.length).toBe(2);
+  });
+
+  it('set with a ttl expires on the owner; removeMany spans owners', async () => {
+    harness = await ClusterHarness.start(3);
+    const { groups } = await groupEverywhere(harness, 'ttl', (_n, key) => `loaded:${key}`);
+    const g1 = groups.get('node-1')!;
+    await g1.set('short', 'temporary', { ttl: 40 });
+    expect(text(await g1.get('short'))).toBe('temporary');
+    await sleep(120);
+    expect(text(await g1.get('short'))).toBe('loaded:short');
+
+    const keys = Array.from({ length: 30 }, (_, i) => `rm-${i}`);
+    await Promise.all(keys.map((k) => g1.set(k, `set:${k}`)));
+    const owners = new Set(keys.map((k) => harness!.ownerOf(k).id));
+    expect(owners.size).toBe(3);
+    expect(await groups.get('node-2')!.removeMany([...keys, 'never-set'])).toBe(30);
+    const vals = await groups.get('node-3')!.getMany(keys);
+    expect(vals.map(text)).toEqual(keys.map((k) => `loaded:${k}`));
+  });
+
+  it('a set racing an in-flight load wins: the stale load result is not cached', async () => {
+    harness = await ClusterHarness.start(2);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { groups } = await groupEverywhere(harness, 'race', async (_n, key) => {
+      await gate;
+      return `old:${key}`;
+    });
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const key = keyOwnedBy(harness, n2);
+    const slow = groups.get(n1.id)!.get(key);
+    await sleep(30); // the load is running on the owner
+    await groups.get(n1.id)!.set(key, 'new');
+    release();
+    expect(text(await slow)).toBe(`old:${key}`); // it started before the set
+    expect(text(await groups.get(n2.id)!.get(key))).toBe('new');
+    expect(text(await groups.get(n1.id)!.get(key))).toBe('new');
+    expect(groups.get(n2.id)!.stats().staleDrops).toBe(1);
+  });
+});
+
+describe('membership changes', () => {
+  it('opens a channel when a peer joins and closes it when it leaves; rings agree', async () => {
+    harness = await ClusterHarness.start(2);
+    const h = harness;
+    const [n1] = h.nodes as [TestNode];
+    const added: string[] = [];
+    const removed: string[] = [];
+    n1.cluster.on('peer-added', (n: NodeInfo) => added.push(n.id));
+    n1.cluster.on('peer-removed', (n: NodeInfo) => removed.push(n.id));
+    const n3 = await h.add('node-3');
+    h.syncMembership();
+    expect(added).toEqual(['node-3']);
+    expect(n1.cluster.peers().map((p) => p.id).sort()).toEqual(['node-2', 'node-3']);
+    for (let i = 0; i < 300; i++) {
+      const owners = new Set(h.nodes.map((n) => n.cluster.owner(`m-${i}`).id));
+      expect(owners.size).toBe(1);
+    }
+    const client = n1.cluster.peers().find((p) => p.id === 'node-3')!;
+    h.syncMembership(h.infos().filter((n) => n.id !== 'node-3'));
+    expect(removed).toEqual(['node-3']);
+    expect(client.state()).toBe('SHUTDOWN');
+    expect(n1.cluster.peers().map((p) => p.id)).toEqual(['node-2']);
+    expect(n3.cluster.closed).toBe(false);
+  });
+});
