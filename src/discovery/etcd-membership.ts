@@ -2,7 +2,14 @@
  * Membership in etcd: registration with a lease (keepalive, re-register on loss, revoke on close)
  * and discovery by list-then-watch. See docs/discovery.md for the design.
  */
-import { Etcd3, EtcdLeaseInvalidError, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdLeaseInvalidError,
+  EtcdPermissionDeniedError,
+  EtcdUserNotFoundError,
+  GRPCUnauthenticatedError,
+  type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import type { Membership, MembershipListener, NodeInfo } from '../cluster/membership.js';
 import { HostBreaker } from './host-breaker.js';
 import {
@@ -101,6 +108,8 @@ export type MembershipEventListener = (event: MembershipEvent) => void;
 export interface EtcdMembershipStats {
   leaseState: LeaseState;
   leaseId: string | null;
+  /** Last successful keepalive (ms since the epoch), null before the first. */
+  lastKeepaliveAt: number | null;
   etcdReachable: boolean;
   watching: boolean;
   members: number;
@@ -140,6 +149,17 @@ function deferred(): Deferred {
     },
   };
   return d;
+}
+
+/** Errors that retrying will not fix (wrong credentials, missing permissions): start() fails on them. */
+function isCredentialError(err: unknown): boolean {
+  return (
+    err instanceof EtcdAuthenticationFailedError ||
+    err instanceof EtcdUserNotFoundError ||
+    err instanceof EtcdPermissionDeniedError ||
+    err instanceof GRPCUnauthenticatedError ||
+    (err instanceof Error && /etcdserver: user name is empty/.test(err.message))
+  );
 }
 
 function errText(err: unknown): string {
@@ -190,6 +210,7 @@ export class EtcdMembership implements Membership {
   private lease: Lease | null = null;
   private leaseId: string | null = null;
   private _leaseState: LeaseState = 'none';
+  private lastKeepaliveAt: number | null = null;
   private reachable = false;
 
   private needRegister = false;
@@ -227,7 +248,7 @@ export class EtcdMembership implements Membership {
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.log = opts.logger ?? noopLogger;
 
-    this.published = [this.self];
+    this.published = Object.freeze([this.self]);
     this.publishedKey = membershipKey(this.published);
 
     const secure = opts.tls !== undefined;
@@ -384,6 +405,7 @@ export class EtcdMembership implements Membership {
     return {
       leaseState: this._leaseState,
       leaseId: this.leaseId,
+      lastKeepaliveAt: this.lastKeepaliveAt,
       etcdReachable: this.reachable,
       watching: this.watching,
       members: this.published.length,
@@ -423,8 +445,13 @@ export class EtcdMembership implements Membership {
         this.needRegister = true;
         this.counters.etcdErrors++;
         if (err instanceof EtcdLeaseInvalidError) continue; // new lease right away
-        this.markUnreachable('register', err);
-        this.log.warn({ err: errText(err), retryInMs: delay }, 'registration failed; retrying');
+        if (isCredentialError(err)) {
+          this.log.error({ err: errText(err), retryInMs: delay }, 'etcd refused our credentials or permissions; retrying');
+          this.registered.reject(err as Error);
+        } else {
+          this.markUnreachable('register', err);
+          this.log.warn({ err: errText(err), retryInMs: delay }, 'registration failed; retrying');
+        }
         this.emit({ type: 'register-failed', reason: errText(err) });
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.retryMaxMs);
@@ -438,7 +465,11 @@ export class EtcdMembership implements Membership {
     if (!lease || !leaseId) {
       const granted = this.client.lease(this.leaseTtlSeconds, { deadline: this.deadline() });
       granted.on('lost', (err) => this.loseLease(granted, errText(err)));
-      granted.on('keepaliveSucceeded', () => this.markReachable());
+      granted.on('keepaliveSucceeded', () => {
+        if (granted !== this.lease) return;
+        this.lastKeepaliveAt = Date.now();
+        this.markReachable();
+      });
       granted.on('keepaliveFailed', (err) => {
         if (granted === this.lease) this.markUnreachable('keepalive', err);
       });
@@ -530,8 +561,13 @@ export class EtcdMembership implements Membership {
         if (this.closed) return;
         this.needSync = true;
         this.counters.etcdErrors++;
-        this.markUnreachable('list', err);
-        this.log.warn({ err: errText(err), retryInMs: delay }, 'listing members failed; keeping the last membership');
+        if (isCredentialError(err)) {
+          this.log.error({ err: errText(err), retryInMs: delay }, 'etcd refused our credentials or permissions; retrying');
+          this.synced.reject(err as Error);
+        } else {
+          this.markUnreachable('list', err);
+          this.log.warn({ err: errText(err), retryInMs: delay }, 'listing members failed; keeping the last membership');
+        }
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.retryMaxMs);
       }
@@ -561,8 +597,15 @@ export class EtcdMembership implements Membership {
       let selfDeleted = false;
       for (const ev of res.events) {
         const key = ev.kv.key.toString();
-        if (ev.type === 'Put') this.applyPut(key, ev.kv.value.toString());
-        else if (key.startsWith(this.dir)) {
+        if (ev.type === 'Put') {
+          this.applyPut(key, ev.kv.value.toString());
+          if (key === this.key && this.leaseId !== null && ev.kv.lease !== this.leaseId) {
+            this.log.error(
+              { key, ourLease: this.leaseId, theirLease: ev.kv.lease },
+              'another process wrote our record: duplicate node id?',
+            );
+          }
+        } else if (key.startsWith(this.dir)) {
           const id = key.slice(this.dir.length);
           this.known.delete(id);
           if (id === this.self.id) selfDeleted = true;
@@ -624,7 +667,7 @@ export class EtcdMembership implements Membership {
     const key = membershipKey(next);
     if (key === this.publishedKey) return;
     const diff = diffMembers(this.published, next);
-    this.published = next;
+    this.published = Object.freeze(next);
     this.publishedKey = key;
     this.counters.membershipChanges++;
     const ids = (l: NodeInfo[]) => l.map((n) => n.id);

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { Etcd3 } from 'etcd3';
+import { pino } from 'pino';
 import { startEtcd, freePort, type EtcdServer } from '../helpers/etcd.js';
 import { makeNode, closeAll, waitFor, ids, nodeInfo, sleep, type TestNode } from '../helpers/etcd-testkit.js';
 import { startEtcdMembership, EtcdMembership } from '../../src/discovery/index.js';
@@ -122,8 +123,10 @@ describe('EtcdMembership against a real etcd', () => {
     await c.m.close(); // idempotent
   });
 
-  it('re-registers by itself when its lease is revoked behind its back (etcdctl lease revoke)', async () => {
-    const [a, b] = [node('a'), node('b')];
+  it('re-registers by itself when its lease is revoked behind its back (etcdctl lease revoke), and logs it', async () => {
+    const logs: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const [a, b] = [node('a', { logger }), node('b')];
     await Promise.all([a.m.start(), b.m.start()]);
     const oldLease = BigInt(a.m.currentLeaseId!).toString(16);
     etcd.etcdctl('lease', 'revoke', oldLease);
@@ -139,6 +142,10 @@ describe('EtcdMembership against a real etcd', () => {
     const ttl = etcd.etcdctl('lease', 'timetolive', BigInt(a.m.currentLeaseId!).toString(16), '--keys');
     expect(ttl).toContain('/arenacache/test/a');
     await waitFor('b sees a again', () => ids(b.m.members()).join() === 'a,b', 3000);
+    const msgs = logs.map((l) => l.msg);
+    expect(msgs).toContain('registered in etcd');
+    expect(msgs).toContain('re-registered in etcd');
+    expect(logs.find((l) => l.msg.startsWith('lease lost'))?.level).toBe(40); // warn
     // And it stays: more than a TTL later it is still registered.
     await sleep(TTL * 1000 + 500);
     expect(ids(b.m.members())).toEqual(['a', 'b']);

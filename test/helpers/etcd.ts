@@ -6,7 +6,8 @@
  * fail, they never pass by skipping.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, chmodSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,17 @@ export interface EtcdMemberSpec {
   /** `name=http://127.0.0.1:peer,...`; defaults to this member only. */
   initialCluster?: string;
   clusterToken: string;
+  /** Serve clients over TLS (https client URLs), requiring client certificates signed by the CA. */
+  tls?: EtcdTlsFiles;
+}
+
+/** PEM files for a TLS etcd (see test/helpers/etcd-tls.ts). */
+export interface EtcdTlsFiles {
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 /** One etcd process (a single-node cluster or a member of a larger one). */
@@ -90,7 +102,7 @@ export class EtcdProcess {
   }
 
   get clientUrl(): string {
-    return `http://127.0.0.1:${this.spec.clientPort}`;
+    return `${this.spec.tls ? 'https' : 'http'}://127.0.0.1:${this.spec.clientPort}`;
   }
   get peerUrl(): string {
     return `http://127.0.0.1:${this.spec.peerPort}`;
@@ -122,6 +134,14 @@ export class EtcdProcess {
       '--logger=zap',
       '--log-level=warn',
     ];
+    if (s.tls) {
+      args.push(
+        `--cert-file=${s.tls.serverCertFile}`,
+        `--key-file=${s.tls.serverKeyFile}`,
+        `--trusted-ca-file=${s.tls.caFile}`,
+        '--client-cert-auth',
+      );
+    }
     const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.stderrTail = '';
     child.stderr!.setEncoding('utf8');
@@ -152,15 +172,49 @@ export class EtcdProcess {
         throw new Error(`etcd ${this.spec.name} exited before becoming healthy:\n${this.stderrTail}`);
       }
       try {
-        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        const body = (await res.json()) as { health?: string };
-        if (res.ok && body.health === 'true') return;
+        const body = (await this.getJson('/health')) as { health?: string };
+        if (body.health === 'true') return;
       } catch {
         /* not up yet */
       }
       await sleep(50);
     }
     throw new Error(`etcd ${this.spec.name} not healthy after ${timeoutMs} ms:\n${this.stderrTail}`);
+  }
+
+  /** GET a JSON document from the client URL (over mutual TLS if configured). */
+  private getJson(path: string): Promise<unknown> {
+    const tls = this.spec.tls;
+    if (!tls) {
+      return fetch(`${this.clientUrl}${path}`, { signal: AbortSignal.timeout(1000) }).then((r) => r.json());
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        `${this.clientUrl}${path}`,
+        {
+          ca: readFileSync(tls.caFile),
+          cert: readFileSync(tls.clientCertFile),
+          key: readFileSync(tls.clientKeyFile),
+          servername: 'localhost', // the test certificate also names localhost; SNI must not be an IP
+          timeout: 1000,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(body));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   /** Member id and the leader's member id, from this member's maintenance status (gRPC gateway). */
@@ -228,13 +282,19 @@ export interface EtcdServer {
   etcdctl(...args: string[]): string;
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(opts: { tls?: EtcdTlsFiles } = {}): Promise<EtcdServer> {
   requireBinary(ETCD_BIN);
   let lastErr: unknown;
   for (let attempt = 0; attempt < 4; attempt++) {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     if (clientPort === peerPort) continue;
-    const proc = new EtcdProcess({ name: 'n1', clientPort, peerPort, clusterToken: uniqueToken() });
+    const proc = new EtcdProcess({
+      name: 'n1',
+      clientPort,
+      peerPort,
+      clusterToken: uniqueToken(),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
     proc.spawn();
     try {
       await proc.waitHealthy();
@@ -263,7 +323,14 @@ export async function startEtcd(): Promise<EtcdServer> {
         }
       },
       destroy: () => proc.destroy(),
-      etcdctl: (...args: string[]) => etcdctl(endpoints, ...args),
+      etcdctl: (...args: string[]) =>
+        etcdctl(
+          endpoints,
+          ...(opts.tls
+            ? [`--cacert=${opts.tls.caFile}`, `--cert=${opts.tls.clientCertFile}`, `--key=${opts.tls.clientKeyFile}`]
+            : []),
+          ...args,
+        ),
     };
   }
   throw new Error(`could not start etcd: ${String(lastErr)}`);
