@@ -91,3 +91,15 @@ export async function startEtcdMembership(
   }
   return m;
 }
+
+/**
+ * A membership factory for `new Cluster({ membership })`: the cluster calls it with the final self
+ * NodeInfo once its gRPC port is bound (so the record carries the real address), then calls
+ * start(), and close() first thing in its own close() (revoke before drain).
+ */
+export function etcdMembershipFactory(
+  cfg: EtcdDiscoveryConfig,
+  logger?: MembershipLogger,
+): (self: NodeInfo) => EtcdMembership {
+  return (self) => new EtcdMembership(etcdMembershipOptions(self, cfg, logger));
+}

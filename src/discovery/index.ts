@@ -9,5 +9,11 @@ export {
   type MembershipEventListener,
   type MembershipLogger,
 } from './etcd-membership.js';
-export { startEtcdMembership, etcdMembershipOptions, parseEndpoints, type EtcdDiscoveryConfig } from './config.js';
+export {
+  startEtcdMembership,
+  etcdMembershipOptions,
+  etcdMembershipFactory,
+  parseEndpoints,
+  type EtcdDiscoveryConfig,
+} from './config.js';
 export { diffMembers, decodeRecord, encodeRecord, serviceDir, type MembershipDiff } from './record.js';
