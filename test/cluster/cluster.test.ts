@@ -257,6 +257,18 @@ describe('owner failure', () => {
     }
   });
 
+  it('an owner without the group (rolling deploy) answers FAILED_PRECONDITION and the caller loads locally', async () => {
+    harness = await ClusterHarness.start(2);
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const g1 = await n1.cluster.addGroup('new-group', { maxBytes: 1 << 20, load: (k) => `v:${k}` });
+    const key = keyOwnedBy(harness, n2);
+    const r = await g1.getResult(key);
+    expect(r.source).toBe('fallback');
+    expect(text(r.value)).toBe(`v:${key}`);
+    expect(n2.cluster.stats().server.errors).toEqual({ FAILED_PRECONDITION: 1 });
+    expect(g1.stats()).toMatchObject({ peerErrors: 1, localFallbacks: 1, loads: 1 });
+  });
+
   it('with fallback disabled, an unreachable owner is a PeerUnavailableError', async () => {
     harness = await ClusterHarness.start(2);
     const { groups, loads } = await groupEverywhere(harness, 'nofb', (_n, k) => k, { fallbackToLocalLoad: false });

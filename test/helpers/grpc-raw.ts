@@ -1,0 +1,75 @@
+/**
+ * A raw gRPC client for the Peer service (and grpc.health.v1) that reports status codes and the
+ * arenacache-error trailer instead of throwing, and can send undecodable bytes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { ERROR_KIND_KEY, peerService, type PeerMethods } from '../../src/transport/proto.js';
+
+export interface RawOutcome<T = unknown> {
+  code: number;
+  details: string;
+  kind: string | undefined;
+  response: T | undefined;
+}
+
+export class RawPeerClient {
+  readonly client: grpc.Client;
+
+  constructor(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
+    this.client = new grpc.Client(address, credentials, options);
+  }
+
+  /** Call `method` with a message object. */
+  call<T = unknown>(method: keyof PeerMethods, request: object, timeoutMs = 5000): Promise<RawOutcome<T>> {
+    const def = peerService()[method] as unknown as {
+      path: string;
+      requestSerialize: (v: unknown) => Buffer;
+      responseDeserialize: (b: Buffer) => T;
+    };
+    return this.unary(def.path, def.requestSerialize, def.responseDeserialize, request, timeoutMs);
+  }
+
+  /** Call `method` with raw request bytes (to send malformed messages). */
+  callBytes(method: keyof PeerMethods, bytes: Uint8Array, timeoutMs = 5000): Promise<RawOutcome> {
+    const def = peerService()[method] as unknown as { path: string; responseDeserialize: (b: Buffer) => unknown };
+    return this.unary(def.path, (b: Uint8Array) => Buffer.from(b), def.responseDeserialize, bytes, timeoutMs);
+  }
+
+  /** grpc.health.v1.Health/Check. Resolves with the status name (or the error code). */
+  health(service = '', timeoutMs = 5000): Promise<RawOutcome<{ status: string }>> {
+    const check = (healthService as unknown as Record<string, { path: string; requestSerialize: (v: unknown) => Buffer; responseDeserialize: (b: Buffer) => { status: string } }>).Check!;
+    return this.unary(check.path, check.requestSerialize, check.responseDeserialize, { service }, timeoutMs);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<Req, T>(
+    path: string,
+    serialize: (v: Req) => Buffer,
+    deserialize: (b: Buffer) => T,
+    req: Req,
+    timeoutMs: number,
+  ): Promise<RawOutcome<T>> {
+    return new Promise((resolve) => {
+      this.client.makeUnaryRequest<Req, T>(
+        path,
+        serialize,
+        deserialize,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => {
+          if (err) {
+            const k = err.metadata?.get(ERROR_KIND_KEY)[0];
+            resolve({ code: err.code, details: err.details, kind: typeof k === 'string' ? k : undefined, response: undefined });
+          } else {
+            resolve({ code: grpc.status.OK, details: '', kind: undefined, response: res });
+          }
+        },
+      );
+    });
+  }
+}
