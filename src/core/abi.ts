@@ -109,7 +109,7 @@ export interface CoreExports {
   ready(): number;
   attach(tag: number, flags: number): number;
   detach(slot: number): number;
-  release_slot(slot: number): number;
+  release_slot(slot: number, tag: number, by: number): number;
   set_flags(slot: number, flags: number): void;
   io_ptr(slot: number): number;
   log_ptr(slot: number): number;

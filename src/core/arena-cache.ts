@@ -21,29 +21,47 @@ const BATCH_KEYS = 256;
 const POOL_BYTES = 64 * 1024;
 const POOLED_MAX = 1024;
 
-/** What a worker needs to attach to a shared arena; structured-cloneable (postMessage). */
+/**
+ * What a thread needs to attach to a shared arena: the compiled core and its shared memory. Both
+ * are structured-cloneable, so post the handle to a worker (postMessage or workerData) as is.
+ */
 export interface SharedArenaHandle {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
 }
 
 export interface AttachOptions {
+  /** Called for entries this thread's own calls evict or expire (each thread sees its own). */
   onEvict?: ArenaCacheOptions['onEvict'];
   clock?: () => number;
-  /** A number naming this thread (e.g. worker_threads' threadId), used by `releaseThread`. */
+  /**
+   * A number naming this thread (e.g. worker_threads' threadId), 0 to 2^32 - 2, used by
+   * `releaseThread(tag)` when the thread dies. Untagged threads cannot be released by tag.
+   */
   tag?: number;
-  /** Whether this thread may block in Atomics.wait; auto-detected (false on a browser main thread). */
+  /** Whether this thread may block in Atomics.wait; auto-detected (false on a browser main thread: it spins). */
   canBlock?: boolean;
-  /** Background TTL sweep period in ms; 0 disables it. Default 1000. */
+  /**
+   * Background TTL sweep period in ms; 0 disables it. Default 0: the creating thread already
+   * sweeps every segment for everyone (one segment per tick, under that segment's lock).
+   */
   sweepIntervalMs?: number;
 }
 
 export interface SharedOptions extends ArenaCacheOptions {
-  /** How many threads may attach at once (slots). Default 16. */
+  /** How many threads may be attached at once, the creator included (slots). 1..1024, default 16. */
   threads?: number;
+  /** Whether the creating thread may block in Atomics.wait; auto-detected. */
   canBlock?: boolean;
+  /** The creating thread's tag (see AttachOptions.tag). */
   tag?: number;
 }
+
+/** The tag of a thread attached without one: `releaseThread` never matches it. */
+const NO_TAG = 0xffff_ffff;
+const SLOT_BYTES = 16;
+const PAGE = 65536;
+const MAX_PAGES = 65536;
 
 interface Config {
   clock: () => number;
@@ -66,8 +84,21 @@ function checkTtl(ttl: unknown, name = 'ttl'): number {
   return ttl;
 }
 
+/**
+ * Whether this thread may block in Atomics.wait. Browsers forbid it on the main (window) thread;
+ * workers and server runtimes (Node, Deno, Bun) allow it. Asked of the engine itself: Atomics.wait
+ * checks "may this agent suspend" before comparing the value, so a probe whose value differs
+ * returns 'not-equal' at once where blocking is allowed and throws where it is not.
+ */
 function defaultCanBlock(): boolean {
-  // Browsers forbid blocking on the main (window) thread; workers and server runtimes allow it.
+  if (typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object') {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   const g = globalThis as { window?: unknown; document?: unknown };
   return !(typeof g.window !== 'undefined' && typeof g.document !== 'undefined');
 }
@@ -145,44 +176,118 @@ export class ArenaCache implements ByteCache {
 
   /**
    * Creates a cache over a shared arena. Post `handle` to a worker (it is structured-cloneable)
-   * and call `ArenaCache.attach(handle)` there to use the same arena.
+   * and call `ArenaCache.attach(handle)` there to use the same arena (see docs/threads.md).
+   *
+   * The memory's maximum is the arena's own size: the arena never grows (every thread's views
+   * stay valid), and no more address space is reserved than the arena needs.
    */
   static async createShared(options: SharedOptions): Promise<{ cache: ArenaCache; handle: SharedArenaHandle }> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('ArenaCache options must be an object');
+    if (typeof SharedArrayBuffer !== 'function') {
+      throw new Error('arenacache: SharedArrayBuffer is unavailable (browsers require cross-origin isolation)');
+    }
     const threads = checkInteger('threads', options.threads ?? 16, 1, 1024);
+    const tag = options.tag === undefined ? NO_TAG : checkInteger('tag', options.tag, 0, NO_TAG - 1);
+    const cfg = ArenaCache.config(options);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('shared');
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const memory = await ArenaCache.sharedMemory(module, options, threads);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const ex = instance.exports as unknown as CoreExports;
     ArenaCache.initArena(ex, options, threads);
     ex.set_flags(0, ArenaCache.slotFlags(options.canBlock, options.onEvict));
-    const cache = new ArenaCache(ex, module, 0, true, ArenaCache.config(options));
-    if (options.tag !== undefined) cache.u32[(ArenaCache.slotAddress(ex, 0) + 4) >> 2] = options.tag >>> 0;
+    // Slot 0 is the creator's (init claimed it); nobody else can see the arena yet.
+    new Uint32Array(ex.memory.buffer)[(ArenaCache.slotAddress(ex, 0) + 4) >> 2] = tag;
+    const cache = new ArenaCache(ex, module, 0, true, cfg);
+    cache.startSharedSweeper();
     return { cache, handle: { module, memory } };
   }
 
-  /** Attaches this thread to a shared arena created by `createShared`. */
+  /**
+   * Attaches this thread to a shared arena created by `createShared` (in any thread that received
+   * the handle). The cache uses its own thread slot; `close()` gives it back. A thread that dies
+   * without closing must be released with `releaseThread(tag)` from another thread (the Node
+   * helpers in `arenacache/workers` do it for you).
+   */
   static async attach(handle: SharedArenaHandle, options: AttachOptions = {}): Promise<ArenaCache> {
+    const h = handle as Partial<SharedArenaHandle> | null | undefined;
+    if (typeof h !== 'object' || h === null || typeof h.module !== 'object' || typeof h.memory !== 'object' || h.memory === null) {
+      throw new TypeError('arenacache: attach needs the { module, memory } handle of a shared cache');
+    }
+    if (typeof SharedArrayBuffer !== 'function' || !(h.memory.buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError('arenacache: the handle\'s memory is not shared (create the cache with createShared)');
+    }
+    if (typeof options !== 'object' || options === null) throw new TypeError('attach options must be an object');
+    const tag = options.tag === undefined ? NO_TAG : checkInteger('tag', options.tag, 0, NO_TAG - 1);
+    const cfg = ArenaCache.config({ maxBytes: 0, ...options, sweepIntervalMs: options.sweepIntervalMs ?? 0 });
     const instance = await WebAssembly.instantiate(handle.module, { env: { memory: handle.memory } });
     const ex = instance.exports as unknown as CoreExports;
+    if (ex.abi_version() !== ABI_VERSION) throw new Error(`arenacache: core ABI ${ex.abi_version()}, host expects ${ABI_VERSION}`);
     if (!ex.ready()) throw new Error('arenacache: the shared memory holds no initialised arena');
-    const slot = ex.attach((options.tag ?? 0) >>> 0, ArenaCache.slotFlags(options.canBlock, options.onEvict));
+    const slot = ex.attach(tag, ArenaCache.slotFlags(options.canBlock, options.onEvict));
     if (slot < 0) {
-      throw new Error(`arenacache: cannot attach (${STATUS_NAMES[slot] ?? slot}): all thread slots are in use; raise \`threads\``);
+      if (slot === Status.NO_SLOT) {
+        throw new Error('arenacache: cannot attach: all thread slots are in use (raise `threads` in createShared, or close/release finished threads)');
+      }
+      throw new Error(`arenacache: cannot attach (${STATUS_NAMES[slot] ?? slot})`);
     }
-    return new ArenaCache(ex, handle.module, slot, true, {
-      clock: options.clock ?? Date.now,
-      onEvict: options.onEvict,
-      sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-    });
+    return new ArenaCache(ex, handle.module, slot, true, cfg);
   }
 
   private static slotFlags(canBlock: boolean | undefined, onEvict: unknown): number {
+    if (canBlock !== undefined && typeof canBlock !== 'boolean') throw new TypeError('canBlock must be a boolean');
     return ((canBlock ?? defaultCanBlock()) ? SlotFlag.CAN_WAIT : 0) | (onEvict ? SlotFlag.LOG_KEYS_AND_VALUES : 0);
   }
 
   private static slotAddress(ex: CoreExports, slot: number): number {
     const view = new DataView(ex.memory.buffer);
-    return view.getUint32(ex.header() + Header.SLOT_TABLE, true) + slot * 16;
+    return view.getUint32(ex.header() + Header.SLOT_TABLE, true) + slot * SLOT_BYTES;
+  }
+
+  /**
+   * A shared memory whose maximum is (an upper bound of) the arena's size, computed as init lays
+   * the arena out. The header offset comes from a probe instance over a one-page memory.
+   */
+  private static async sharedMemory(module: WebAssembly.Module, options: SharedOptions, threads: number): Promise<WebAssembly.Memory> {
+    let pages = MAX_PAGES;
+    try {
+      const probeMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      const probe = await WebAssembly.instantiate(module, { env: { memory: probeMemory } });
+      const header = (probe.exports as unknown as CoreExports).header();
+      const segments = options.segments ?? 16;
+      const maxBytes = options.maxBytes;
+      const maxKey = options.maxKeyBytes ?? DEFAULT_MAX_KEY;
+      let share = Math.floor(maxBytes / segments);
+      share -= share % 16;
+      const maxValue = Math.min(options.maxValueBytes ?? DEFAULT_MAX_VALUE, share - 32);
+      let io = Math.max(PAGE, maxKey + maxValue + 64 + RECORD_HEADER);
+      io = Math.ceil(io / 16) * 16;
+      const log = options.onEvict ? io : 0;
+      const end = header + 128 + threads * SLOT_BYTES + 64 + segments * 896 + 64 + threads * (io + log) + 64 + segments * share;
+      // Bad options give NaN or nonsense here: initArena reports them properly.
+      if (Number.isFinite(end) && end > 0) pages = Math.max(1, Math.min(MAX_PAGES, Math.ceil(end / PAGE)));
+    } catch {
+      // A module that cannot run over a one-page memory: keep the module's own maximum.
+    }
+    try {
+      return new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
+    } catch (e) {
+      throw new RangeError(`arenacache: cannot reserve ${pages * PAGE} bytes of shared WebAssembly memory (${(e as Error).message})`);
+    }
+  }
+
+  /**
+   * The creator sweeps TTLs for every thread: a timer visits one segment per tick (under that
+   * segment's lock, so the other threads keep working on the other segments). It idles until
+   * some thread stores an entry with an expiry (the header's TTL_SEEN word).
+   */
+  private startSharedSweeper(): void {
+    if (this.sweepIntervalMs === 0 || this.sweepTimer !== undefined || this.closed) return;
+    const period = Math.max(1, Math.floor(this.sweepIntervalMs / this.segments));
+    const timer = setInterval(() => {
+      if (this.u32[this.ttlSeen] !== 0) this.sweep();
+    }, period);
+    (timer as { unref?: () => void }).unref?.();
+    this.sweepTimer = timer;
   }
 
   private static config(options: ArenaCacheOptions): Config {
@@ -537,6 +642,7 @@ export class ArenaCache implements ByteCache {
   /** A handle other threads can attach with (shared caches only). */
   get handle(): SharedArenaHandle {
     if (!this.shared) throw new Error('arenacache: only a shared cache (createShared) has a handle');
+    if (this.closed) throw new Error('arenacache: this cache is closed');
     return { module: this.moduleRef, memory: this.ex.memory };
   }
 
@@ -549,27 +655,45 @@ export class ArenaCache implements ByteCache {
    * Call when a thread attached with `tag` has died (e.g. a worker's 'exit' event with its
    * threadId): frees its slot and recovers any segment whose lock it held. Returns the number of
    * segments recovered (their entries are dropped: a half-finished update cannot be trusted).
+   * Harmless if that thread already closed or was already released. Never call it for a thread
+   * that is still running: it may be inside a call, and its locks would be taken from it.
    */
   releaseThread(tag: number): number {
-    const table = this.u32[(this.header + Header.SLOT_TABLE) >> 2];
+    checkInteger('tag', tag, 0, NO_TAG - 1);
     const threads = this.u32[(this.header + Header.THREADS) >> 2];
     let recovered = 0;
     for (let s = 0; s < threads; s++) {
-      const p = table + s * 16;
-      if (s !== this.slot && Atomics.load(this.i32, p >> 2) === 1 && this.u32[(p + 4) >> 2] === tag >>> 0) {
-        recovered += this.ex.release_slot(s);
-      }
+      if (s === this.slot) continue;
+      // The core matches slot state and tag with one 64-bit CAS: a slot freed and claimed again
+      // by another thread is never released by mistake.
+      const r = this.ex.release_slot(s, tag >>> 0, this.slot);
+      if (r > 0) recovered += r;
     }
     return recovered;
   }
 
-  /** Stops the sweeper and, for an attached thread, gives its slot back. */
+  /**
+   * Stops the sweeper. A shared cache also gives its thread slot back, and every later call on
+   * it throws (the slot, with its I/O area, may already belong to another thread); the arena
+   * lives on for the other threads.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    if (this.shared && this.slot !== 0) this.ex.detach(this.slot);
+    if (this.shared) {
+      this.ex.detach(this.slot);
+      const memory = this.ex.memory;
+      (this as unknown as { ex: CoreExports }).ex = new Proxy({} as CoreExports, {
+        get: (_target, name) => {
+          if (name === 'memory') return memory;
+          return () => {
+            throw new Error('arenacache: this cache is closed (its thread slot was given back)');
+          };
+        },
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

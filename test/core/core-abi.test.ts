@@ -1,0 +1,156 @@
+// The raw core ABI: hash vectors, status codes, and the "no state outside linear memory" rule.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { defaultModule, defaultModuleBytes, Status, type CoreExports } from '../../src/core/index.js';
+
+async function core(): Promise<CoreExports> {
+  const instance = await WebAssembly.instantiate(await defaultModule('release'), {});
+  return instance.exports as unknown as CoreExports;
+}
+
+function hashOf(ex: CoreExports, text: string): number {
+  const bytes = new TextEncoder().encode(text);
+  new Uint8Array(ex.memory.buffer).set(bytes, ex.io_ptr(0));
+  return ex.hash(0, bytes.length) >>> 0;
+}
+
+/** Reads the sections of a wasm binary: id -> list of payloads. */
+function sections(bytes: Uint8Array): Map<number, Uint8Array[]> {
+  const out = new Map<number, Uint8Array[]>();
+  let p = 8;
+  const leb = () => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[p++];
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const size = leb();
+    const list = out.get(id) ?? [];
+    list.push(bytes.subarray(p, p + size));
+    out.set(id, list);
+    p += size;
+  }
+  return out;
+}
+
+describe('FNV-1a (32-bit) matches the published test vectors', () => {
+  // From the FNV reference test suite (Landon Curt Noll), FNV-1a 32-bit.
+  const vectors: [string, number][] = [
+    ['', 0x811c9dc5],
+    ['a', 0xe40c292c],
+    ['b', 0xe70c2de5],
+    ['c', 0xe60c2c52],
+    ['foo', 0xa9f37ed7],
+    ['foob', 0x3f5076ef],
+    ['fooba', 0x39aaa18a],
+    ['foobar', 0xbf9cf968],
+    ['chongo was here!\n', 0xd49930d5],
+  ];
+  it.each(vectors)('fnv1a(%j)', async (text, expected) => {
+    const ex = await core();
+    expect(ex.init(1 << 20, 16, 1, 1024, 4096, 0, 0)).toBeGreaterThan(0);
+    expect(hashOf(ex, text)).toBe(expected);
+  });
+});
+
+describe('core ABI', () => {
+  it('reports its ABI version and lays out a header', async () => {
+    const ex = await core();
+    expect(ex.abi_version()).toBe(1);
+    expect(ex.ready()).toBe(0);
+    const h = ex.init(1 << 20, 16, 1, 256, 4096, 0, 0);
+    expect(h).toBe(ex.header());
+    expect(ex.ready()).toBe(1);
+    // A second init over the same memory is refused: attach instead.
+    expect(ex.init(1 << 20, 16, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG);
+  });
+
+  it('refuses bad configurations with BAD_ARG', async () => {
+    const ex = await core();
+    expect(ex.init(1 << 20, 3, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // not a power of two
+    expect(ex.init(1 << 20, 0, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG);
+    expect(ex.init(1 << 20, 16, 0, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // no thread slot
+    expect(ex.init(1 << 20, 16, 1, 0, 4096, 0, 0)).toBe(Status.BAD_ARG); // no key
+    expect(ex.init(1000, 16, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // < 1 KiB per segment
+    expect(ex.init(1 << 20, 16, 1, 256, 4096, 0, -1)).toBe(Status.BAD_ARG); // negative ttl
+    expect(ex.ready()).toBe(0);
+  });
+
+  it('returns the documented status codes', async () => {
+    const ex = await core();
+    ex.init(64 * 1024, 4, 1, 8, 100_000, 0, 0);
+    const u8 = new Uint8Array(ex.memory.buffer);
+    const io = ex.io_ptr(0);
+    u8.set(new TextEncoder().encode('key1value'), io);
+    expect(ex.set(0, 4, 5, 0, 0)).toBe(Status.OK);
+    u8.set(new TextEncoder().encode('key1'), io);
+    expect(ex.get(0, 4, 0)).toBe(5);
+    expect(new TextDecoder().decode(u8.subarray(io, io + 5))).toBe('value');
+    u8.set(new TextEncoder().encode('nope'), io);
+    expect(ex.get(0, 4, 0)).toBe(Status.NOT_FOUND);
+    expect(ex.get(0, 9, 0)).toBe(Status.KEY_TOO_LONG);
+    expect(ex.set(0, 9, 1, 0, 0)).toBe(Status.KEY_TOO_LONG);
+    // Larger than one segment (16 KiB minus its index): refused and counted.
+    expect(ex.set(0, 4, 20_000, 0, 0)).toBe(Status.TOO_LARGE);
+    ex.stats(0, 0);
+    let rejected = 0;
+    for (let s = 0; s < 4; s++) {
+      ex.stats(0, s);
+      rejected += Number(new DataView(ex.memory.buffer).getBigUint64(io + 176, true));
+    }
+    expect(rejected).toBe(1);
+    expect(ex.count()).toBe(1);
+    expect(ex.sweep(0, 4, 10, 0)).toBe(Status.BAD_ARG);
+    for (let s = 0; s < 4; s++) expect(ex.check(0, s)).toBe(0);
+  });
+
+  for (const flavor of ['release', 'shared'] as const) {
+    it(`the ${flavor} module keeps no state outside linear memory`, () => {
+      const bytes = defaultModuleBytes(flavor);
+      const s = sections(bytes);
+      // No globals (a per-instance global would split the cache between instances), no data
+      // segments (re-applied at every instantiation), no start function.
+      expect(s.get(6)).toBeUndefined(); // global section
+      expect(s.get(11)).toBeUndefined(); // data section
+      expect(s.get(8)).toBeUndefined(); // start section
+      const module = new WebAssembly.Module(bytes);
+      const imports = WebAssembly.Module.imports(module);
+      if (flavor === 'release') expect(imports).toEqual([]);
+      else expect(imports).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    });
+  }
+
+  it('the built file matches the inlined module', () => {
+    const built = readFileSync(new URL('../../build/arenacache.wasm', import.meta.url));
+    expect(Buffer.compare(built, Buffer.from(defaultModuleBytes('release')))).toBe(0);
+  });
+
+  it('a second instance over the same state sees the same cache', async () => {
+    // The release build owns its memory, so copy one instance's memory into another's: if any
+    // state lived in wasm globals the copy would not be a working cache.
+    const a = await core();
+    a.init(1 << 20, 16, 1, 64, 1024, 0, 0);
+    const u8a = new Uint8Array(a.memory.buffer);
+    const io = a.io_ptr(0);
+    for (let i = 0; i < 500; i++) {
+      u8a.set(new TextEncoder().encode(`k${i}:v${i}`), io);
+      a.set(0, `k${i}`.length, `:v${i}`.length, 0, 0);
+    }
+    const b = await core();
+    b.memory.grow(a.memory.buffer.byteLength / 65536 - b.memory.buffer.byteLength / 65536);
+    new Uint8Array(b.memory.buffer).set(new Uint8Array(a.memory.buffer));
+    expect(b.ready()).toBe(1);
+    expect(b.count()).toBe(500);
+    const u8b = new Uint8Array(b.memory.buffer);
+    u8b.set(new TextEncoder().encode('k123'), io);
+    const n = b.get(0, 4, 0);
+    expect(new TextDecoder().decode(u8b.subarray(io, io + n))).toBe(':v123');
+    for (let s = 0; s < 16; s++) expect(b.check(0, s)).toBe(0);
+  });
+});
