@@ -166,10 +166,18 @@ export class Cluster extends EventEmitter {
       const m = this.options.membership;
       const membership: Membership =
         m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? await m(self) : m;
+      if (this.isClosed) {
+        // close() ran while we were binding: do not register a node that is going away.
+        await membership.close();
+        throw new ClosedError('cluster closed during start');
+      }
       this.membership = membership;
       this.unsubscribe = membership.onChange((members) => this.applyMembership(members));
       await membership.start();
-      if (this.isClosed) return;
+      if (this.isClosed) {
+        await membership.close(); // idempotent; close() may have called it before start() finished
+        throw new ClosedError('cluster closed during start');
+      }
       this.applyMembership(membership.members());
       this.server.setServing(true);
     })();
@@ -185,6 +193,7 @@ export class Cluster extends EventEmitter {
       this.isClosed = true;
       this.server.setServing(false);
       this.unsubscribe?.();
+      await this.listening?.catch(() => {}); // never shut the server down in the middle of a bind
       try {
         await this.membership?.close();
       } catch {
