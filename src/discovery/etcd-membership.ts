@@ -219,6 +219,8 @@ export class EtcdMembership implements Membership {
   private syncing: Promise<void> | null = null;
   private watcher: Watcher | null = null;
   private watching = false;
+  /** Watches that ended before delivering anything (connected or data); backs off the re-list. */
+  private watchFailuresInARow = 0;
 
   private readonly registered = deferred();
   private readonly synced = deferred();
@@ -539,6 +541,11 @@ export class EtcdMembership implements Membership {
     while (this.needSync && !this.closed) {
       this.needSync = false;
       this.stopWatcher();
+      if (this.watchFailuresInARow > 0) {
+        // The list may succeed while the watch keeps failing: do not spin.
+        await this.sleep(Math.min(this.retryInitialMs * 2 ** (this.watchFailuresInARow - 1), this.retryMaxMs));
+        if (this.closed) return;
+      }
       try {
         const res = await this.client.getAll().prefix(this.dir).options({ deadline: this.deadline() }).exec();
         if (this.closed) return;
@@ -579,6 +586,7 @@ export class EtcdMembership implements Membership {
     this.watcher = watcher;
     const restart = (reason: string) => {
       if (watcher !== this.watcher || this.closed) return;
+      if (!this.watching) this.watchFailuresInARow++;
       this.watching = false;
       this.counters.watchRestarts++;
       this.log.warn({ reason }, 'watch interrupted; listing again and re-watching (last membership kept)');
@@ -588,6 +596,7 @@ export class EtcdMembership implements Membership {
     watcher.on('connected', () => {
       if (watcher !== this.watcher) return;
       this.watching = true;
+      this.watchFailuresInARow = 0;
       this.markReachable();
       this.log.debug({ startRevision }, 'watching');
       this.emit({ type: 'watch-started', revision: startRevision });

@@ -94,6 +94,25 @@ describe('EtcdMembership against a real etcd', () => {
     expect(a.changes.slice(before)).toEqual([['a', 'x0', 'x1', 'x2', 'x3', 'x4'], ['a']]);
   });
 
+  it('loses no change between the list and the watch: nodes starting during a stream of writes see all of them', async () => {
+    const N = 40;
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; i < N; i++) {
+        await admin.put(`/arenacache/test/w${String(i).padStart(2, '0')}`).value(JSON.stringify({ grpcAddress: `127.0.0.1:${9000 + i}` }));
+      }
+      writing = false;
+    })();
+    const [a, b, c] = [node('a'), node('b'), node('c')];
+    await Promise.all([a, b, c].map((n) => n.m.start()));
+    expect(writing).toBe(true); // the nodes listed while writes were still going on
+    await writer;
+    const want = ['a', 'b', 'c', ...Array.from({ length: N }, (_, i) => `w${String(i).padStart(2, '0')}`)].sort();
+    await waitFor('every node has every record', () => [a, b, c].every((n) => ids(n.m.members()).join() === want.join()), 3000, () =>
+      [a, b, c].map((n) => n.m.members().length),
+    );
+  });
+
   it('ignores invalid records, nested keys and other services', async () => {
     const a = node('a');
     await admin.put('/arenacache/test/bad').value('not json');
