@@ -11,6 +11,7 @@ import {
   type LoadResult,
   type NodeInfo,
 } from '../../src/cluster/index.js';
+import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
@@ -131,7 +132,7 @@ describe('cluster over gRPC', () => {
   });
 
   it('coalesces fetches issued over several event-loop turns with a timer window', async () => {
-    harness = await ClusterHarness.start(2, { batch: { windowUs: 20_000 } });
+    harness = await ClusterHarness.start(2, { batch: { windowUs: 200_000 } });
     const { groups } = await groupEverywhere(harness, 'batch', (_n, key) => `v:${key}`);
     const [n1, n2] = harness.nodes as [TestNode, TestNode];
     const keys: string[] = [];
@@ -145,7 +146,7 @@ describe('cluster over gRPC', () => {
     expect(values.map(text)).toEqual(keys.map((k) => `v:${k}`));
     const server = n2.cluster.stats().server;
     expect(server.getMany.keys + server.get.keys).toBe(60);
-    // Six event-loop turns of requests; a 20 ms window gathers them into fewer calls than turns.
+    // Six event-loop turns of requests; a 200 ms window gathers them into fewer calls than turns.
     expect(server.getMany.calls + server.get.calls).toBeLessThan(6);
   });
 
@@ -167,9 +168,14 @@ describe('cluster over gRPC', () => {
   it('delivers a loader error to every waiting caller on every node and does not cache it', async () => {
     harness = await ClusterHarness.start(3);
     let fail = true;
+    const h = harness;
     const { groups, loads } = await groupEverywhere(harness, 'err', async (_n, key) => {
-      await sleep(20);
-      if (fail) throw new Error('database down');
+      if (fail) {
+        // Fail only once both other nodes' fetches have reached the owner, so they share this load.
+        const server = () => h.ownerOf('k').cluster.stats().server;
+        while (server().get.calls + server().getMany.calls < 2) await sleep(2);
+        throw new Error('database down');
+      }
       return `ok:${key}`;
     });
     const gs = [...groups.values()];
@@ -339,12 +345,16 @@ describe('set / remove and hot caches', () => {
   });
 
   it('set with a ttl expires on the owner; removeMany spans owners', async () => {
-    harness = await ClusterHarness.start(3);
+    let now = 1_000_000; // fake time for the (real) caches' TTLs
+    harness = await ClusterHarness.start(3, {
+      cacheFactory: (o: ArenaCacheOptions) => ArenaCache.create({ ...o, clock: () => now }),
+    });
     const { groups } = await groupEverywhere(harness, 'ttl', (_n, key) => `loaded:${key}`);
     const g1 = groups.get('node-1')!;
     await g1.set('short', 'temporary', { ttl: 40 });
+    now += 39;
     expect(text(await g1.get('short'))).toBe('temporary');
-    await sleep(120);
+    now += 1;
     expect(text(await g1.get('short'))).toBe('loaded:short');
 
     const keys = Array.from({ length: 30 }, (_, i) => `rm-${i}`);
@@ -360,14 +370,17 @@ describe('set / remove and hot caches', () => {
     harness = await ClusterHarness.start(2);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const loading = new Promise<void>((r) => (entered = r));
     const { groups } = await groupEverywhere(harness, 'race', async (_n, key) => {
+      entered();
       await gate;
       return `old:${key}`;
     });
     const [n1, n2] = harness.nodes as [TestNode, TestNode];
     const key = keyOwnedBy(harness, n2);
     const slow = groups.get(n1.id)!.get(key);
-    await sleep(30); // the load is running on the owner
+    await loading; // the load is running on the owner
     await groups.get(n1.id)!.set(key, 'new');
     release();
     expect(text(await slow)).toBe(`old:${key}`); // it started before the set

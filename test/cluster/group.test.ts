@@ -15,6 +15,7 @@ import {
   type GroupOptions,
   type LoadContext,
 } from '../../src/cluster/index.js';
+import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,8 +26,12 @@ afterEach(async () => {
   cluster = undefined;
 });
 
+/** Fake time for the caches' TTLs (the real ArenaCache, with its `clock` option). */
+let now = 1_000_000;
+const cacheFactory = (o: ArenaCacheOptions) => ArenaCache.create({ ...o, clock: () => now });
+
 async function single(opts: Partial<GroupOptions> & Pick<GroupOptions, 'load'>, name = 'g') {
-  cluster = new Cluster({ self: { id: 'solo' }, grpc: { port: 0, shutdownGraceMs: 100 } });
+  cluster = new Cluster({ self: { id: 'solo' }, grpc: { port: 0, shutdownGraceMs: 100 }, cacheFactory });
   await cluster.start();
   return cluster.addGroup(name, { maxBytes: 1 << 20, ...opts });
 }
@@ -128,10 +133,13 @@ describe('loader contract and singleflight', () => {
     expect(empty.found).toBe(true);
     expect(empty.value).toHaveLength(0);
     expect((await g.getResult('empty')).source).toBe('main');
-    await sleep(120);
+    now += 39;
+    expect(await g.get('nope')).toBeUndefined();
+    expect(calls).toBe(2);
+    now += 1;
     expect(await g.get('nope')).toBeUndefined();
     expect(calls).toBe(3);
-    expect(g.stats().notFound).toBe(3);
+    expect(g.stats().notFound).toBe(4);
   });
 
   it('notFoundTtl 0 does not cache not-found', async () => {
@@ -183,8 +191,9 @@ describe('loader contract and singleflight', () => {
     let n = 0;
     const g = await single({ ttl: 40, load: () => `v${++n}` });
     expect(text(await g.get('t'))).toBe('v1');
+    now += 39;
     expect(text(await g.get('t'))).toBe('v1');
-    await sleep(120);
+    now += 1;
     expect(text(await g.get('t'))).toBe('v2');
   });
 

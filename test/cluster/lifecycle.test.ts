@@ -14,6 +14,9 @@ import {
 /** An in-test membership that records calls and lets the test decide when start() resolves. */
 class ProbeMembership implements Membership {
   calls: string[] = [];
+  private entered!: () => void;
+  /** Resolves when start() has been called. */
+  readonly startCalled = new Promise<void>((r) => (this.entered = r));
   private release!: () => void;
   private readonly started = new Promise<void>((r) => (this.release = r));
   private listeners = new Set<MembershipListener>();
@@ -34,6 +37,7 @@ class ProbeMembership implements Membership {
   }
   async start() {
     this.calls.push('start');
+    this.entered();
     if (!this.autoStart) await this.started;
   }
   finishStart() {
@@ -77,7 +81,7 @@ describe('cluster lifecycle', () => {
     const probe = new ProbeMembership([], false);
     const c = new Cluster({ self: { id: 'a' }, grpc: { port: 0, shutdownGraceMs: 100 }, membership: probe });
     const starting = c.start();
-    await new Promise((r) => setTimeout(r, 20));
+    await probe.startCalled;
     expect(probe.calls).toEqual(['start']);
     const closing = c.close();
     probe.finishStart();
