@@ -13,6 +13,7 @@ import {
 } from '../../src/cluster/index.js';
 import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
+import { KillableProxy } from '../helpers/cluster-proxy.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -234,6 +235,50 @@ describe('owner failure', () => {
     expect(st.peerErrors).toBe(50);
     // Fallback results live in the hot cache: the next get does not call the loader again.
     expect((await groups.get(n1.id)!.getResult(keys[0]!)).source).toBe('hot');
+  });
+
+  it('owner crashes while fetches are in flight: every caller gets its value by local load', async () => {
+    harness = await ClusterHarness.start(3);
+    const h = harness;
+    const [n1, , n3] = h.nodes as [TestNode, TestNode, TestNode];
+    // node-1 reaches node-3 through a proxy that can crash the connection.
+    const [host, port] = n3.cluster.self.grpcAddress.split(':') as [string, string];
+    const proxy = new KillableProxy({ host, port: Number(port) });
+    const via = await proxy.start();
+    try {
+      n1.membership.set(h.infos().map((n) => (n.id === n3.id ? { ...n, grpcAddress: via } : n)));
+      let entered!: () => void;
+      const ownerLoading = new Promise<void>((r) => (entered = r));
+      const { groups, loads } = await groupEverywhere(h, 'crash', (node, key) => {
+        if (node === n3.id) {
+          entered();
+          return new Promise<never>(() => {}); // the owner never finishes: only the crash ends it
+        }
+        return `${key} loaded by ${node}`;
+      });
+      const keys: string[] = [];
+      for (let i = 0; keys.length < 50; i++) if (h.ownerOf(`c-${i}`) === n3) keys.push(`c-${i}`);
+      const pending = keys.map((k) => groups.get(n1.id)!.getResult(k));
+      await ownerLoading;
+      await proxy.kill();
+      const results = await Promise.all(pending);
+      results.forEach((r, i) => {
+        expect(r.source).toBe('fallback');
+        expect(text(r.value)).toBe(`${keys[i]} loaded by ${n1.id}`);
+      });
+      expect(loads.filter(([node]) => node === n1.id)).toHaveLength(50);
+      // Later gets of other keys of the dead owner fail fast (connection refused) and load locally.
+      const later = keys.length;
+      for (let i = 0, found = 0; found < 5; i++) {
+        const k = `late-${i}`;
+        if (h.ownerOf(k) !== n3) continue;
+        found++;
+        expect((await groups.get(n1.id)!.getResult(k)).source).toBe('fallback');
+      }
+      expect(groups.get(n1.id)!.stats().localFallbacks).toBe(later + 5);
+    } finally {
+      await proxy.kill();
+    }
   });
 
   it('an owner that accepts connections but never answers costs one deadline, then local load', async () => {
