@@ -47,6 +47,7 @@ const TAG_NOT_FOUND = 0;
 const TAG_VALUE = 1;
 const NOT_FOUND_ENTRY = Uint8Array.of(TAG_NOT_FOUND);
 const ADMISSION_SLOTS = 4096; // power of two
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit
 const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
 const INVALIDATE_CHUNK = 1024;
 const ENTRY_HEADER_BYTES = ENTRY_HEADER;
@@ -180,8 +181,10 @@ export class Group implements ServedGroup {
     this.hotAfter = Math.max(1, Math.min(255, Math.floor(o.hotAfter ?? DEFAULTS.hotAfter)));
     this.loadTimeout = o.loadTimeout ?? DEFAULTS.loadTimeout;
     this.peerTimeout = o.peerTimeout ?? this.loadTimeout + 1000;
-    if (!(this.loadTimeout > 0) || !(this.peerTimeout > 0)) {
-      throw new InvalidArgumentError(`group ${init.name}: loadTimeout and peerTimeout must be positive`);
+    for (const [what, v] of [['loadTimeout', this.loadTimeout], ['peerTimeout', this.peerTimeout]] as const) {
+      if (!Number.isInteger(v) || v <= 0 || v > MAX_TIMER_MS) {
+        throw new InvalidArgumentError(`group ${init.name}: ${what} must be an integer in 1..${MAX_TIMER_MS} ms`);
+      }
     }
     this.fallbackToLocalLoad = o.fallbackToLocalLoad ?? true;
     this.maxKeyBytes = o.maxKeyBytes ?? DEFAULTS.maxKeyBytes;
