@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+/**
+ * The `arenacache` command: `serve` runs a node (what `npm start` runs); get/set/del/stats/members
+ * talk to a running node over its HTTP API.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
+import { ConfigError, envName, loadConfig, redactedConfig, SERVE_FLAGS } from './config.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const MAIN_HELP = `arenacache ${version()}: a distributed, groupcache-style cache node
+
+Usage:
+  arenacache serve [options]          run a node (npm start); see arenacache serve --help
+  ${CLIENT_USAGE.get}
+  ${CLIENT_USAGE.set}
+  ${CLIENT_USAGE.del}
+  ${CLIENT_USAGE.stats}
+  ${CLIENT_USAGE.members}
+  arenacache help [command]           help for a command
+  arenacache --version
+
+Client exit codes: 0 found / done, 1 not found, 2 error.
+`;
+
+export function serveHelp(): string {
+  const lines = [
+    'Usage: arenacache serve [options]',
+    '',
+    'Runs one node. With no options: a single node on loopback (gRPC 127.0.0.1:7070, HTTP',
+    '127.0.0.1:7080), static membership of itself, one plain-cache group named "default".',
+    'Precedence: flag > environment variable > config file > default.',
+    '',
+    'Options:',
+  ];
+  for (const f of SERVE_FLAGS) {
+    const left = `  --${f.name}${f.placeholder ? ` ${f.placeholder}` : ''}`;
+    const def = f.default !== undefined ? ` (default ${f.default})` : '';
+    lines.push(left.padEnd(34) + f.help + def);
+    lines.push(''.padEnd(34) + `env ${envName(f.name)}`);
+  }
+  lines.push('  --print-config'.padEnd(34) + 'print the effective configuration as JSON and exit');
+  lines.push('  -h, --help'.padEnd(34) + 'this help');
+  lines.push(
+    '',
+    'Exit status: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 if the node failed to start or a',
+    'second signal cut the shutdown short, 2 for bad options or configuration.',
+    'Groups with their own budgets, TTLs and origins, and etcd TLS/auth, go in the config file',
+    '(see docs/node.md).',
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    'print-config': { type: 'boolean' },
+  };
+  for (const f of SERVE_FLAGS) options[f.name] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    process.stderr.write(`arenacache serve: ${(err as Error).message}\nSee arenacache serve --help\n`);
+    return EXIT_ERROR;
+  }
+  if (values.help) {
+    process.stdout.write(serveHelp());
+    return EXIT_OK;
+  }
+  const flags: Record<string, string | undefined> = {};
+  for (const f of SERVE_FLAGS) flags[f.name] = values[f.name] as string | undefined;
+
+  let config;
+  try {
+    config = loadConfig({ flags, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`arenacache serve: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+  if (values['print-config']) {
+    process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + '\n');
+    return EXIT_OK;
+  }
+
+  // Loaded here so that client commands do not pay for gRPC, etcd and prom-client.
+  const [{ createLogger }, { NodeServer }] = await Promise.all([import('./logger.js'), import('./server.js')]);
+  const logger = createLogger(config.logLevel, { name: 'arenacache' });
+  let node: InstanceType<typeof NodeServer>;
+  try {
+    node = new NodeServer({ config, logger, version: version() });
+  } catch (err) {
+    process.stderr.write(`arenacache serve: ${(err as Error).message}\n`);
+    return err instanceof ConfigError ? EXIT_ERROR : 1;
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'signal received: shutting down');
+    // Safety net: the drain is bounded, but never hang on a stuck close.
+    setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeout }, 'shutdown overran its bound: exiting');
+      process.exit(1);
+    }, config.shutdownTimeout + 5000).unref();
+    node.stop(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err: err.stack ?? String(err) }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  try {
+    await node.start();
+  } catch (err) {
+    if (signals > 0) return new Promise<number>(() => {}); // the signal handler exits
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed');
+    return err instanceof ConfigError ? EXIT_ERROR : 1;
+  }
+  return new Promise<number>(() => {}); // runs until a signal
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'get':
+    case 'set':
+    case 'del':
+    case 'stats':
+    case 'members':
+      return runClient(command, rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+    case 'help':
+      if (rest[0] === 'serve') process.stdout.write(serveHelp());
+      else if (rest[0] && CLIENT_USAGE[rest[0]]) process.stdout.write(`usage: ${CLIENT_USAGE[rest[0]]}\n\n${clientFlagsHelp()}`);
+      else process.stdout.write(MAIN_HELP + '\n' + clientFlagsHelp());
+      return EXIT_OK;
+    case '--help':
+    case '-h':
+      process.stdout.write(MAIN_HELP + '\n' + clientFlagsHelp());
+      return EXIT_OK;
+    case '--version':
+    case '-v':
+      process.stdout.write(version() + '\n');
+      return EXIT_OK;
+    default:
+      process.stderr.write((command ? `arenacache: unknown command ${command}\n\n` : '') + MAIN_HELP);
+      return EXIT_ERROR;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // serve: leave now (timers and sockets of a failed start must not keep the process alive);
+    // client commands: let stdout drain first.
+    if (process.argv[2] === 'serve') process.exit(code);
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`arenacache: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT_ERROR;
+  },
+);

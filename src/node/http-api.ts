@@ -1,0 +1,405 @@
+/**
+ * The HTTP API of a node (node:http, no framework).
+ *
+ *   GET|HEAD /v1/groups/{group}/keys/{key}   raw bytes (200), 404 when the key does not exist
+ *   PUT      /v1/groups/{group}/keys/{key}   raw bytes in; TTL from X-Arenacache-Ttl or ?ttl= (204)
+ *   DELETE   /v1/groups/{group}/keys/{key}   204 when it existed, 404 when it did not
+ *   POST     /v1/groups/{group}/get-many     JSON {"keys":[…]} or a length-prefixed binary batch
+ *   GET      /v1/stats  /v1/members  /metrics  /healthz  /readyz
+ *
+ * Errors are JSON `{ "error": code, "message": text }`. See docs/node.md for the reference.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Group } from '../cluster/group.js';
+import {
+  ClosedError,
+  DeadlineError,
+  GroupError,
+  InvalidArgumentError,
+  LoaderError,
+  PeerUnavailableError,
+} from '../cluster/errors.js';
+import { GROUP_NAME_RE } from '../cluster/validate.js';
+import { ConfigError, parseDuration } from './config.js';
+import type { Logger } from './logger.js';
+import type { NodeMetrics } from './metrics.js';
+
+export const TTL_HEADER = 'x-arenacache-ttl';
+export const SOURCE_HEADER = 'x-arenacache-source';
+/** Most keys in one get-many request. */
+export const MAX_BATCH_KEYS = 4096;
+
+export interface ApiHost {
+  /** The cluster once groups exist; undefined while the node is starting. */
+  cluster(): Cluster | undefined;
+  readiness(): { ready: boolean; state: string; reason?: string };
+  stats(): unknown;
+  members(): unknown;
+  metrics: NodeMetrics;
+  authToken: string | undefined;
+  logger: Logger;
+  /** True while shutting down: responses close their connection. */
+  draining(): boolean;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Route =
+  | { kind: 'key'; group: string; key: string }
+  | { kind: 'get-many'; group: string }
+  | { kind: 'stats' | 'members' | 'metrics' | 'healthz' | 'readyz' | 'none' };
+
+const ROUTE_LABEL: Record<Route['kind'], string> = {
+  key: '/v1/groups/:group/keys/:key',
+  'get-many': '/v1/groups/:group/get-many',
+  stats: '/v1/stats',
+  members: '/v1/members',
+  metrics: '/metrics',
+  healthz: '/healthz',
+  readyz: '/readyz',
+  none: 'other',
+};
+
+function decode(part: string, what: 'bad_key' | 'bad_group'): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, what, `${what === 'bad_key' ? 'key' : 'group'} is not valid percent-encoded UTF-8`);
+  }
+}
+
+/** Route a request path (query removed). Throws HttpError 400 for undecodable names. */
+export function route(path: string): Route {
+  switch (path) {
+    case '/healthz':
+      return { kind: 'healthz' };
+    case '/readyz':
+      return { kind: 'readyz' };
+    case '/metrics':
+      return { kind: 'metrics' };
+    case '/v1/stats':
+      return { kind: 'stats' };
+    case '/v1/members':
+      return { kind: 'members' };
+  }
+  const prefix = '/v1/groups/';
+  if (!path.startsWith(prefix)) return { kind: 'none' };
+  const rest = path.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return { kind: 'none' };
+  const tail = rest.slice(slash);
+  const rawGroup = rest.slice(0, slash);
+  if (tail === '/get-many') return { kind: 'get-many', group: decode(rawGroup, 'bad_group') };
+  if (tail.startsWith('/keys/')) {
+    // The key is everything after /keys/ (it may contain '/'), percent-decoded.
+    return { kind: 'key', group: decode(rawGroup, 'bad_group'), key: decode(tail.slice(6), 'bad_key') };
+  }
+  return { kind: 'none' };
+}
+
+export function createHandler(host: ApiHost): (req: IncomingMessage, res: ServerResponse) => void {
+  const log = host.logger;
+  return (req, res) => {
+    const t0 = process.hrtime.bigint();
+    host.metrics.httpInFlight.inc();
+    let label = 'other';
+    res.once('close', () => {
+      host.metrics.httpInFlight.dec();
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      host.metrics.observe(req.method ?? 'UNKNOWN', label, res.statusCode, seconds);
+      log.debug({ method: req.method, route: label, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    });
+    if (host.draining()) res.shouldKeepAlive = false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    let r: Route;
+    try {
+      r = route(path);
+    } catch (err) {
+      label = path.startsWith('/v1/groups/') && path.includes('/keys/') ? ROUTE_LABEL.key : 'other';
+      sendError(res, err, log);
+      return;
+    }
+    label = ROUTE_LABEL[r.kind];
+    handle(host, r, req, res, query).catch((err: unknown) => sendError(res, err, log));
+  };
+}
+
+async function handle(host: ApiHost, r: Route, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const method = req.method ?? 'GET';
+  switch (r.kind) {
+    case 'healthz':
+      allow(method, ['GET', 'HEAD']);
+      return sendJson(res, 200, { status: 'ok' });
+    case 'readyz': {
+      allow(method, ['GET', 'HEAD']);
+      const s = host.readiness();
+      return sendJson(res, s.ready ? 200 : 503, s);
+    }
+    case 'metrics': {
+      allow(method, ['GET', 'HEAD']);
+      const text = await host.metrics.text();
+      return send(res, 200, Buffer.from(text), host.metrics.contentType);
+    }
+    case 'stats':
+      allow(method, ['GET', 'HEAD']);
+      return sendJson(res, 200, host.stats());
+    case 'members':
+      allow(method, ['GET', 'HEAD']);
+      return sendJson(res, 200, host.members());
+    case 'none':
+      throw new HttpError(404, 'no_route', `no route for ${method} ${(req.url ?? '').split('?')[0]}`);
+    case 'key': {
+      allow(method, ['GET', 'HEAD', 'PUT', 'DELETE']);
+      if (method === 'PUT' || method === 'DELETE') authorize(host, req);
+      const group = groupOf(host, r.group);
+      checkKey(group, r.key);
+      if (method === 'GET' || method === 'HEAD') {
+        const result = await group.getResult(r.key);
+        if (!result.found) {
+          res.setHeader(SOURCE_HEADER, result.source);
+          throw new HttpError(404, 'not_found', `key not found in group ${group.name}`);
+        }
+        res.setHeader(SOURCE_HEADER, result.source);
+        return send(res, 200, result.value, 'application/octet-stream');
+      }
+      if (method === 'PUT') {
+        const ttl = ttlOf(req, query);
+        const body = await readBody(req, res, group.maxValueBytes, `the limit of group ${group.name}`);
+        await group.set(r.key, body, ttl === undefined ? undefined : { ttl });
+        return send(res, 204);
+      }
+      const existed = await group.remove(r.key);
+      if (!existed) throw new HttpError(404, 'not_found', `key not found in group ${group.name}`);
+      return send(res, 204);
+    }
+    case 'get-many': {
+      allow(method, ['POST']);
+      const group = groupOf(host, r.group);
+      return getMany(group, req, res);
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------- get-many
+
+/**
+ * Binary batch format (Content-Type: application/octet-stream):
+ *   request:  repeated [u32 BE key length][key, UTF-8]
+ *   response: per key in order, [i32 BE value length, -1 = not found][value]
+ */
+async function getMany(group: Group, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const binary = type === 'application/octet-stream';
+  if (!binary && type !== 'application/json') {
+    throw new HttpError(415, 'unsupported_media_type', 'get-many takes application/json or application/octet-stream');
+  }
+  const limit = MAX_BATCH_KEYS * (group.maxKeyBytes * 6 + 16) + 1024;
+  const body = await readBody(req, res, limit, 'the get-many request limit');
+  let keys: string[];
+  let encoding: 'base64' | 'utf8' = 'base64';
+  if (binary) {
+    keys = decodeBinaryKeys(body);
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'bad_body', 'request body is not valid JSON');
+    }
+    const p = parsed as { keys?: unknown; encoding?: unknown };
+    if (typeof p !== 'object' || p === null || !Array.isArray(p.keys) || p.keys.some((k) => typeof k !== 'string')) {
+      throw new HttpError(400, 'bad_body', 'expected {"keys": ["...", ...]}');
+    }
+    if (p.encoding !== undefined && p.encoding !== 'base64' && p.encoding !== 'utf8') {
+      throw new HttpError(400, 'bad_body', 'encoding must be "base64" or "utf8"');
+    }
+    keys = p.keys as string[];
+    if (p.encoding === 'utf8') encoding = 'utf8';
+  }
+  if (keys.length > MAX_BATCH_KEYS) throw new HttpError(400, 'bad_body', `at most ${MAX_BATCH_KEYS} keys per request, got ${keys.length}`);
+  keys.forEach((k, i) => checkKey(group, k, `keys[${i}]: `));
+  const values = await group.getMany(keys);
+  if (binary) {
+    let total = 0;
+    for (const v of values) total += 4 + (v?.length ?? 0);
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const v of values) {
+      if (v === undefined) {
+        out.writeInt32BE(-1, at);
+        at += 4;
+      } else {
+        out.writeInt32BE(v.length, at);
+        out.set(v, at + 4);
+        at += 4 + v.length;
+      }
+    }
+    return send(res, 200, out, 'application/octet-stream');
+  }
+  const results = keys.map((key, i) => {
+    const v = values[i];
+    if (v === undefined) return { key, found: false };
+    const b = Buffer.from(v.buffer, v.byteOffset, v.length);
+    return { key, found: true, value: encoding === 'utf8' ? b.toString('utf8') : b.toString('base64') };
+  });
+  return sendJson(res, 200, { results });
+}
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBinaryKeys(body: Uint8Array): string[] {
+  const keys: string[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  let at = 0;
+  while (at < body.length) {
+    if (at + 4 > body.length) throw new HttpError(400, 'bad_body', 'truncated key length in binary batch');
+    const n = view.getUint32(at);
+    at += 4;
+    if (at + n > body.length) throw new HttpError(400, 'bad_body', 'truncated key in binary batch');
+    try {
+      keys.push(fatalUtf8.decode(body.subarray(at, at + n)));
+    } catch {
+      throw new HttpError(400, 'bad_key', `keys[${keys.length}]: not valid UTF-8`);
+    }
+    at += n;
+    if (keys.length > MAX_BATCH_KEYS) break;
+  }
+  return keys;
+}
+
+// ----------------------------------------------------------------------------- helpers
+
+function allow(method: string, methods: string[]): void {
+  if (!methods.includes(method)) {
+    throw new HttpError(405, 'method_not_allowed', `${method} is not allowed here`, { allow: methods.join(', ') });
+  }
+}
+
+function authorize(host: ApiHost, req: IncomingMessage): void {
+  const token = host.authToken;
+  if (token === undefined) return;
+  const got = req.headers.authorization ?? '';
+  const want = `Bearer ${token}`;
+  const a = Buffer.from(got);
+  const b = Buffer.from(want);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    throw new HttpError(401, 'unauthorized', 'writes need "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
+  }
+}
+
+function groupOf(host: ApiHost, name: string): Group {
+  if (!GROUP_NAME_RE.test(name)) {
+    throw new HttpError(400, 'bad_group', `invalid group name: expected 1..64 of [A-Za-z0-9_.-], starting with a letter or digit`);
+  }
+  const cluster = host.cluster();
+  if (!cluster) throw new HttpError(503, 'not_ready', 'the node is starting');
+  const g = cluster.groups().find((x) => x.name === name);
+  if (!g) throw new HttpError(404, 'unknown_group', `no group named ${name}`);
+  return g;
+}
+
+function checkKey(group: Group, key: string, prefix = ''): void {
+  try {
+    group.checkKey(key);
+  } catch (err) {
+    throw new HttpError(400, 'bad_key', prefix + (err as Error).message);
+  }
+}
+
+function ttlOf(req: IncomingMessage, query: URLSearchParams): number | undefined {
+  const h = req.headers[TTL_HEADER];
+  const raw = (Array.isArray(h) ? h[0] : h) ?? query.get('ttl') ?? undefined;
+  if (raw === undefined) return undefined;
+  try {
+    return parseDuration(raw, 'ttl');
+  } catch (err) {
+    throw new HttpError(400, 'bad_ttl', err instanceof ConfigError ? err.message : 'invalid ttl');
+  }
+}
+
+/** Read the body, at most `limit` bytes (413 past it; the connection is then closed). */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, what: string): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    res.shouldKeepAlive = false;
+    return Promise.reject(new HttpError(413, 'too_large', `body of ${declared} bytes exceeds ${what} (${limit} bytes)`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      total += c.length;
+      if (total > limit) {
+        failed = true;
+        res.shouldKeepAlive = false;
+        req.pause();
+        reject(new HttpError(413, 'too_large', `body exceeds ${what} (${limit} bytes)`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => {
+      if (failed) return;
+      const b = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      resolve(new Uint8Array(b.buffer, b.byteOffset, b.length));
+    });
+    req.once('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+function send(res: ServerResponse, status: number, body?: Uint8Array, type?: string): void {
+  if (res.headersSent) return;
+  res.statusCode = status;
+  if (body !== undefined) {
+    if (type) res.setHeader('content-type', type);
+    res.setHeader('content-length', body.length);
+    res.end(body);
+  } else {
+    res.end();
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, Buffer.from(JSON.stringify(value) + '\n'), 'application/json; charset=utf-8');
+}
+
+/** Map an error to its status and JSON body. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof InvalidArgumentError) return new HttpError(400, 'bad_request', err.message);
+  if (err instanceof GroupError) return new HttpError(404, 'unknown_group', err.message);
+  if (err instanceof DeadlineError) return new HttpError(504, 'origin_timeout', err.message);
+  if (err instanceof LoaderError) return new HttpError(502, 'origin_error', err.message);
+  if (err instanceof PeerUnavailableError) return new HttpError(503, 'peer_unavailable', err.message);
+  if (err instanceof ClosedError) return new HttpError(503, 'not_ready', err.message);
+  return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
+}
+
+function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+  const e = toHttpError(err);
+  if (e.status === 500) log.error({ err: err instanceof Error ? err.stack : String(err) }, 'internal error');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  sendJson(res, e.status, { error: e.code, message: e.message });
+}

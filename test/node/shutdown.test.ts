@@ -1,0 +1,127 @@
+/**
+ * Graceful shutdown of the real CLI: SIGTERM turns readyz 503, finishes in-flight requests within
+ * the bound and exits 0; past the bound it still exits; a second signal exits at once; with etcd
+ * the node deregisters (its lease is revoked, long before the TTL could expire it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { httpServer, metric, NodeProc, requireBuild, scrape, startNode, stopAll, waitFor } from './helpers.js';
+
+const nodes: NodeProc[] = [];
+let origin: Awaited<ReturnType<typeof httpServer>>;
+const requested = new Set<string>();
+
+beforeAll(async () => {
+  requireBuild();
+  origin = await httpServer((req, res) => {
+    const key = (req.url ?? '').slice(1);
+    requested.add(key);
+    // "slow-N" answers after N ms; "hang-…" never answers.
+    const m = /^slow-(\d+)$/.exec(key);
+    if (key.startsWith('hang')) return;
+    const t = setTimeout(() => res.end(`value:${key}`), m ? Number(m[1]) : 0);
+    res.once('close', () => clearTimeout(t));
+  });
+});
+
+afterAll(async () => {
+  await stopAll(nodes);
+  await origin?.close();
+});
+
+async function start(args: string[]): Promise<NodeProc> {
+  const n = await startNode(['--origin', `${origin.url}/{key}`, ...args]);
+  nodes.push(n);
+  return n;
+}
+
+describe('graceful shutdown', () => {
+  it('SIGTERM: readyz 503 while draining, in-flight requests finish, exit 0 within the bound', async () => {
+    const n = await start(['--load-timeout', '10s', '--shutdown-timeout', '5s', '--drain-delay', '2s']);
+    expect((await n.fetch('/readyz')).status).toBe(200);
+    const inFlight = n.fetch('/v1/groups/default/keys/slow-1500');
+    await waitFor('the origin got the in-flight request', () => requested.has('slow-1500'), 5000);
+
+    const t0 = Date.now();
+    n.signal('SIGTERM');
+    // During the drain delay the listener still accepts: readyz says 503, liveness stays 200.
+    await waitFor('readyz 503', async () => (await n.fetch('/readyz')).status === 503, 1500);
+    const ready = (await (await n.fetch('/readyz')).json()) as { ready: boolean; state: string };
+    expect(ready).toMatchObject({ ready: false, state: 'draining' });
+    expect((await n.fetch('/healthz')).status).toBe(200);
+
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('value:slow-1500');
+    const exit = await n.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(5000 + 2000);
+    const msgs = n.logs.map((l) => l.msg);
+    expect(msgs.indexOf('draining')).toBeGreaterThan(msgs.indexOf('ready'));
+    expect(msgs.indexOf('stopped')).toBeGreaterThan(msgs.indexOf('draining'));
+    expect(n.logs.some((l) => l.msg === 'shutdown bound reached; closing connections with requests in flight')).toBe(false);
+    // Nothing listens any more.
+    await expect(n.fetch('/healthz')).rejects.toThrow();
+  });
+
+  it('a request that outlives the bound does not hold the exit: exit 0 soon after the bound', async () => {
+    const n = await start(['--load-timeout', '30s', '--shutdown-timeout', '1s']);
+    const hung = n.fetch('/v1/groups/default/keys/hang-bound').then(
+      (r) => r.status,
+      () => 'connection closed',
+    );
+    await waitFor('the origin got the request', () => requested.has('hang-bound'), 5000);
+    const t0 = Date.now();
+    const exit = await n.stop('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(1000 + 3000);
+    expect(n.logs.some((l) => l.msg === 'shutdown bound reached; closing connections with requests in flight')).toBe(true);
+    expect(await hung).toBe('connection closed');
+  });
+
+  it('a second signal exits at once', async () => {
+    const n = await start(['--load-timeout', '30s', '--shutdown-timeout', '20s']);
+    void n.fetch('/v1/groups/default/keys/hang-second').catch(() => {});
+    await waitFor('the origin got the request', () => requested.has('hang-second'), 5000);
+    n.signal('SIGTERM');
+    await waitFor('draining', () => n.logs.some((l) => l.msg === 'draining'), 5000);
+    const t0 = Date.now();
+    n.signal('SIGINT');
+    const exit = await n.exited;
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(exit.code).toBe(1);
+    expect(n.logs.some((l) => l.msg === 'second signal: exiting now')).toBe(true);
+    expect(n.logs.some((l) => l.msg === 'stopped')).toBe(false);
+  });
+});
+
+describe('with etcd', () => {
+  let etcd: EtcdServer;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    await etcd?.destroy();
+  });
+
+  it('SIGTERM deregisters from etcd (lease revoked, not expired) and exits 0', async () => {
+    const dir = '/arenacache/shutdown-test/';
+    const n = await start(['--etcd', etcd.endpoints.join(','), '--etcd-service', 'shutdown-test', '--etcd-lease-ttl', '60', '--id', 'leaver']);
+    expect(etcd.etcdctl('get', '--prefix', '--keys-only', dir).trim()).toBe(`${dir}leaver`);
+    const record = JSON.parse(etcd.etcdctl('get', '--print-value-only', `${dir}leaver`)) as { grpcAddress: string; httpAddress: string };
+    expect(record.grpcAddress).toBe(n.grpcAddress);
+    expect(`http://${record.httpAddress}`).toBe(n.url);
+    const m = await scrape(n);
+    expect(metric(m, 'arenacache_etcd_lease_state', { state: 'granted' })).toBe(1);
+    expect(metric(m, 'arenacache_etcd_reachable')).toBe(1);
+    expect(((await (await n.fetch('/v1/members')).json()) as { mode: string }).mode).toBe('etcd');
+
+    const t0 = Date.now();
+    const exit = await n.stop('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    // With a 60 s TTL only a revoke can have removed the record this soon.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(etcd.etcdctl('get', '--prefix', '--keys-only', dir).trim()).toBe('');
+    expect(n.logs.some((l) => l.msg === 'lease revoked')).toBe(true);
+  });
+});
