@@ -57,50 +57,64 @@ export function sharedSupport(ArenaCache) {
  */
 export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, baseOptions = {}, onStep }) {
   const value = new Uint8Array(valueBytes).fill(7);
-  const inserts = mode === 'hold' ? target : 2 * target;
-  let keyBytes = 0;
-  for (let i = 0; i < Math.min(target, 1000); i++) keyBytes += Buffer.byteLength(keyOf(i));
-  keyBytes /= Math.min(target, 1000);
-  // start from the bare payload (too small: no headers, no index) and grow from below, so the
-  // budget found is tight; retained entries grow about linearly with the budget.
-  let maxBytes = Math.ceil(target * (valueBytes + keyBytes));
-  let best = null;
-  for (let iter = 1; iter <= 10; iter++) {
-    let cache;
-    try {
-      cache = await ArenaCache.create({ ...baseOptions, maxBytes });
-    } catch (e) {
-      onStep?.({ maxBytes, error: e.message });
-      maxBytes *= 2;
-      continue;
-    }
+  const segments = baseOptions.segments ?? 16;
+  const fill = async (maxBytes, inserts, iter) => {
+    const cache = await ArenaCache.create({ ...baseOptions, maxBytes });
     for (let i = 0; i < inserts; i++) cache.set(keyOf(i), value);
     const st = cache.stats();
-    const entries = cache.size;
     const res = {
       mode,
       target,
       maxBytes,
-      entries,
+      entries: cache.size,
       iterations: iter,
-      bytesUsedPerEntry: entries ? st.bytesUsed / entries : NaN,
+      bytesUsedPerEntry: cache.size ? st.bytesUsed / cache.size : NaN,
       memoryBytes: st.memoryBytes,
       evictions: st.evictions,
+      maxSegmentUsed: Math.max(...st.segments.map((x) => x.bytesUsed)),
+      segmentBudget: st.segments[0]?.budget,
     };
-    onStep?.(res);
-    cache.clear?.();
-    cache = null;
+    cache.close?.();
     globalThis.gc?.();
-    if (mode === 'hold') {
-      if (entries >= target) return res;
-      maxBytes = Math.ceil(maxBytes * (target / Math.max(1, entries)) * 1.003);
-    } else {
-      const err = (entries - target) / target;
-      if (!best || Math.abs(err) < Math.abs((best.entries - target) / target)) best = res;
-      if (Math.abs(err) <= 0.005) break;
-      maxBytes = Math.ceil(maxBytes * (target / Math.max(1, entries)));
+    onStep?.(res);
+    return res;
+  };
+  let keyBytes = 0;
+  for (let i = 0; i < Math.min(target, 1000); i++) keyBytes += Buffer.byteLength(keyOf(i));
+  keyBytes /= Math.min(target, 1000);
+  const charge = typeof ArenaCache.entrySize === 'function' ? ArenaCache.entrySize(Math.round(keyBytes), valueBytes) : valueBytes + keyBytes + 48;
+
+  if (mode === 'hold') {
+    // 1. a generous arena holds every key: the fullest segment tells the per-segment budget needed
+    //    (segments are chosen by key hash, independent of the budget).
+    let probe = await fill(Math.ceil(target * charge * 1.5 + segments * 4096), target, 1);
+    if (probe.entries < target) probe = await fill(probe.maxBytes * 2, target, 2);
+    // 2. the smallest maxBytes whose per-segment region (docs/ABI.md §7 layout) fits that segment
+    const region = (share) => {
+      let buckets = 8;
+      while (buckets < share >> 7) buckets *= 2;
+      return (share - 4 * buckets) & ~15;
+    };
+    let share = probe.maxSegmentUsed & ~15;
+    while (region(share) < probe.maxSegmentUsed) share += 16;
+    let maxBytes = share * segments;
+    // 3. verify; if the layout differs from the formula, grow until nothing is evicted
+    for (let iter = 3; iter <= 12; iter++) {
+      const res = await fill(maxBytes, target, iter);
+      if (res.entries >= target && res.evictions === 0) return res;
+      maxBytes = Math.ceil((maxBytes * 1.005) / (16 * segments)) * 16 * segments;
     }
+    throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
   }
-  if (mode === 'hold') throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
+  // capacity: steady-state entries after 2×target distinct inserts grow linearly with the budget
+  let maxBytes = Math.ceil(target * charge * 1.1 + segments * 4096);
+  let best = null;
+  for (let iter = 1; iter <= 8; iter++) {
+    const res = await fill(maxBytes, 2 * target, iter);
+    const err = (res.entries - target) / target;
+    if (!best || Math.abs(err) < Math.abs((best.entries - target) / target)) best = res;
+    if (Math.abs(err) <= 0.002) break;
+    maxBytes = Math.ceil(maxBytes * (target / Math.max(1, res.entries)));
+  }
   return best;
 }

@@ -272,7 +272,7 @@ result.getBuilt = summarize(await repeat('get uniform (keys built per call)', ru
 const BATCH = cfg.batch;
 const batch = new Array(BATCH);
 const out = new Array(BATCH);
-const hasGetMany = typeof cache.getMany === 'function';
+const hasGetMany = isArena && typeof cache.getMany === 'function'; // tiny-lru's getMany returns an object: not the same call
 result.getManyNative = hasGetMany;
 const runBatches = (timeEach) => {
   const c = cache;
@@ -345,4 +345,5 @@ gcFull();
   cache = null;
 }
 
-send({ type: 'result', data: result });
+if (process.send) process.send({ type: 'result', data: result }, () => process.exit(0));
+else send({ type: 'result', data: result });
