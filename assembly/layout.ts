@@ -108,12 +108,12 @@ export const E_NOT_READY: i32 = -6;
 export const E_NO_MEMORY: i32 = -7;
 export const E_NO_SLOT: i32 = -8;
 
-// ---- eviction log record: [u8 reason][u8 flags][u16 0][u32 klen][u32 vlen][key][value], 4-aligned
+// ---- eviction log: [u32 count][u32 bytes used], then records [u32 reason][u32 klen][u32 vlen][key][value],
+// each padded to 4 bytes. In keys-only mode vlen is 0.
 export const LOG_HEADER: usize = 8; // [u32 count][u32 bytes used]
 export const REC_HEADER: usize = 12;
 export const REASON_EVICT: u32 = 1;
 export const REASON_EXPIRE: u32 = 2;
-export const REC_VALUE_OMITTED: u32 = 1;
 
 /** The header lives just above the module's static data; identical in every instance. */
 // @ts-ignore: decorator
