@@ -124,20 +124,24 @@ export function ready(): bool {
 /**
  * Claims a free thread slot (for a thread attaching to a shared arena). `tag` is the host's name
  * for the thread (e.g. its threadId); `flags` as in set_flags. Returns the slot or E_NO_SLOT.
+ * The slot's state and tag form one 64-bit word claimed by one CAS, so a concurrent
+ * release_slot(slot, tag) can never match a half-claimed slot.
  */
 export function attach(tag: u32, flags: u32): i32 {
   if (!ready()) return E_NOT_READY;
   const n = hdr32(H_THREADS);
+  const live = <i64>SLOT_LIVE | (<i64>tag << 32);
   for (let s: u32 = 0; s < n; s++) {
     const p = slotPtr(s);
     let claimed = false;
-    if (ASC_FEATURE_THREADS) claimed = atomic.cmpxchg<i32>(p + SL_STATE, SLOT_FREE, SLOT_LIVE) == SLOT_FREE;
-    else if (load<i32>(p + SL_STATE) == SLOT_FREE) {
-      store<i32>(p + SL_STATE, SLOT_LIVE);
+    if (ASC_FEATURE_THREADS) {
+      const cur = atomic.load<i64>(p + SL_STATE);
+      claimed = <i32>cur == SLOT_FREE && atomic.cmpxchg<i64>(p + SL_STATE, cur, live) == cur;
+    } else if (load<i32>(p + SL_STATE) == SLOT_FREE) {
+      store<i64>(p + SL_STATE, live);
       claimed = true;
     }
     if (claimed) {
-      store<u32>(p + SL_TAG, tag);
       store<u32>(p + SL_FLAGS, flags);
       const log = logPtr(s);
       if (hdr32(H_LOG_BYTES) != 0) {
@@ -159,18 +163,27 @@ export function detach(slot: u32): i32 {
 }
 
 /**
- * The slot's thread died (e.g. a terminated worker). Marks it dead, recovers every segment whose
- * lock it held (resetting that segment: its state may be half-updated), then frees the slot.
- * Returns the number of segments recovered.
+ * The thread attached to `slot` with `tag` died (e.g. a terminated worker). Marks the slot dead,
+ * recovers every segment whose lock it held (resetting that segment: its state may be
+ * half-updated), then frees the slot. `by` is the caller's own slot, or any value >= the slot
+ * count for a caller without one. Returns the number of segments recovered, or NOT_FOUND when
+ * the slot is not live with that tag (already released, detached, or another thread's):
+ * releasing twice is harmless.
  */
-export function release_slot(slot: u32): i32 {
+export function release_slot(slot: u32, tag: u32, by: u32): i32 {
   if (slot >= hdr32(H_THREADS)) return E_BAD_ARG;
   const p = slotPtr(slot);
-  if (ASC_FEATURE_THREADS) atomic.store<i32>(p + SL_STATE, SLOT_DEAD);
-  else store<i32>(p + SL_STATE, SLOT_DEAD);
+  const live = <i64>SLOT_LIVE | (<i64>tag << 32);
+  const dead = <i64>SLOT_DEAD | (<i64>tag << 32);
+  if (ASC_FEATURE_THREADS) {
+    if (atomic.cmpxchg<i64>(p + SL_STATE, live, dead) != live) return NOT_FOUND;
+  } else {
+    if (load<i64>(p + SL_STATE) != live) return NOT_FOUND;
+    store<i64>(p + SL_STATE, dead);
+  }
   let recovered = 0;
   const segments = hdr32(H_SEGMENTS);
-  for (let i: u32 = 0; i < segments; i++) recovered += recoverLocksOf(segPtr(i), slot);
+  for (let i: u32 = 0; i < segments; i++) recovered += recoverLocksOf(segPtr(i), slot, by);
   if (ASC_FEATURE_THREADS) atomic.store<i32>(p + SL_STATE, SLOT_FREE);
   else store<i32>(p + SL_STATE, SLOT_FREE);
   return recovered;

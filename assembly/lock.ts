@@ -2,6 +2,18 @@
 // whose value names its owner: 0 = free, else (slot + 1) << 1, with bit 0 set when others may be
 // waiting. The owner id lets a thread that died holding a lock be detected and its segment
 // recovered. The non-shared build compiles every function here to nothing.
+//
+// Protocol (docs/threads.md):
+//   lock:   CAS 0 -> me (SPINS tries); then loop: if free, CAS 0 -> me|1 ("contended": we may
+//           not be the only waiter, so our unlock must notify); else set the waiters bit and
+//           atomic.wait on the word (WAIT_NS at most, then re-check the owner's liveness).
+//           A thread that may not block (browser main thread) spins on loads instead.
+//   unlock: XCHG 0; notify one waiter if the waiters bit was set. A woken waiter re-takes the
+//           lock with the bit set, so the remaining waiters are woken in turn.
+//   death:  the host marks a dead thread's slot DEAD (release_slot); a waiter whose owner is
+//           DEAD, or the releasing thread itself, takes the lock over by CAS (only one wins) and
+//           resets the segment: its state may be half-updated. Whoever takes over writes its own
+//           owner id first, so if it dies during the reset, it is recoverable in turn.
 
 import {
   S_LOCK, SL_STATE, SL_FLAGS, SLOT_DEAD, FLAG_CAN_WAIT, H_THREADS, hdr32, slotPtr,
@@ -10,7 +22,8 @@ import { resetSegment } from './segment';
 
 const SPINS: i32 = 64;
 const WAIT_NS: i64 = 20_000_000; // 20 ms: how often a blocked thread re-checks its owner's liveness
-// The lock word while a dead owner's segment is being recovered: an owner id no slot can have.
+// The lock word while a dead owner's segment is being recovered by a releaser that has no slot of
+// its own (e.g. a watchdog thread): an owner id no slot can have.
 const RECOVERING: i32 = 0x7ffffffe;
 
 // @ts-ignore: decorator
@@ -35,10 +48,12 @@ export function lockSegment(seg: usize, slot: u32): void {
     }
     if ((cur & 1) == 0 && atomic.cmpxchg<i32>(addr, cur, cur | 1) != cur) continue;
     const owner = <u32>((cur >> 1) - 1);
-    if (owner < hdr32(H_THREADS) && atomic.load<i32>(slotPtr(owner) + SL_STATE) == SLOT_DEAD) {
-      // The owner died inside a call: its segment may be half-updated. Take the lock over and
-      // reset the segment; the lost entries are counted as a recovery.
-      if (atomic.cmpxchg<i32>(addr, cur | 1, me | 1) == cur | 1) {
+    // The owner died inside a call (DEAD: its slot is being released), or this very thread left
+    // a call abnormally while holding the lock (a trap such as a stack overflow unwinds through
+    // wasm without unlocking). Either way the segment may be half-updated: take the lock over
+    // and reset the segment; the lost entries are counted as a recovery.
+    if (owner == slot || (owner < hdr32(H_THREADS) && atomic.load<i32>(slotPtr(owner) + SL_STATE) == SLOT_DEAD)) {
+      if (atomic.cmpxchg<i32>(addr, cur | 1, me | 1) == (cur | 1)) {
         resetSegment(seg, true);
         return;
       }
@@ -47,8 +62,8 @@ export function lockSegment(seg: usize, slot: u32): void {
     if (canWait) {
       atomic.wait<i32>(addr, cur | 1, WAIT_NS);
     } else {
-      // A browser main thread may not block: spin.
-      for (let i = 0; i < SPINS; i++) {
+      // A browser main thread may not block: spin (re-checking liveness now and then).
+      for (let i = 0; i < 4096; i++) {
         if (atomic.load<i32>(addr) != (cur | 1)) break;
       }
     }
@@ -62,16 +77,18 @@ export function unlockSegment(seg: usize): void {
 }
 
 /**
- * Frees locks held by a dead slot: resets each segment it held and releases the lock. Returns the
- * number of segments recovered.
+ * Frees the lock of `seg` if dead slot `slot` holds it: resets the segment and releases the lock.
+ * `by` is the releasing thread's slot (its id marks the lock during the reset), or any value
+ * >= the slot count for a releaser without a slot. Returns 1 if the segment was recovered.
  */
-export function recoverLocksOf(seg: usize, slot: u32): i32 {
+export function recoverLocksOf(seg: usize, slot: u32, by: u32): i32 {
   if (!ASC_FEATURE_THREADS) return 0;
   const addr = seg + S_LOCK;
   const cur = atomic.load<i32>(addr);
   if (cur == 0 || (cur >> 1) != <i32>(slot + 1)) return 0;
+  const mark = by < hdr32(H_THREADS) && by != slot ? ownerWord(by) : RECOVERING;
   // Keep the waiters bit: whoever sleeps on the word must be woken by our unlock.
-  if (atomic.cmpxchg<i32>(addr, cur, (cur & 1) | RECOVERING) != cur) return 0;
+  if (atomic.cmpxchg<i32>(addr, cur, (cur & 1) | mark) != cur) return 0;
   resetSegment(seg, true);
   const prev = atomic.xchg<i32>(addr, 0);
   if ((prev & 1) != 0) atomic.notify(addr, -1);
