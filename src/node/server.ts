@@ -294,7 +294,15 @@ export class NodeServer {
       self: selfId ?? null,
       mode: this.config.etcd ? 'etcd' : 'static',
       ready: this.readiness().ready,
-      members: (c?.members() ?? []).map((m) => ({ ...m, self: m.id === selfId })),
+      members: (c?.members() ?? []).map((m) => ({
+        id: m.id,
+        grpcAddress: m.grpcAddress,
+        httpAddress: m.httpAddress ?? null,
+        ...(m.weight !== undefined ? { weight: m.weight } : {}),
+        version: m.version ?? null,
+        startedAt: m.startedAt ?? null,
+        self: m.id === selfId,
+      })),
       ringSize: c?.ring.size ?? 0,
     };
   }

@@ -1,0 +1,45 @@
+/**
+ * `--peers`: static membership. Two CLI nodes listing each other form one ring: a value set
+ * through either node is stored on its owner and read through the other.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/etcd.js';
+import { NodeProc, requireBuild, startNode, stopAll } from './helpers.js';
+
+const nodes: NodeProc[] = [];
+afterAll(() => stopAll(nodes));
+
+describe('static membership', () => {
+  it('two nodes with --peers share one ring and route keys to their owner', async () => {
+    requireBuild();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const peers = `a=127.0.0.1:${pa},b=127.0.0.1:${pb}`;
+    const [a, b] = await Promise.all([
+      startNode(['--id', 'a', '--grpc-port', String(pa), '--peers', peers]),
+      startNode(['--id', 'b', '--grpc-port', String(pb)], { ARENACACHE_PEERS: peers }),
+    ]);
+    nodes.push(a, b);
+    for (const n of [a, b]) {
+      const m = (await (await n.fetch('/v1/members')).json()) as { mode: string; members: { id: string; grpcAddress: string }[] };
+      expect(m.mode).toBe('static');
+      expect(m.members.map((x) => `${x.id}@${x.grpcAddress}`)).toEqual([`a@127.0.0.1:${pa}`, `b@127.0.0.1:${pb}`]);
+    }
+    // Set 20 keys through a, read them through b: about half live on each node.
+    const sources = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      expect((await a.fetch(`/v1/groups/default/keys/s${i}`, { method: 'PUT', body: `v${i}` })).status).toBe(204);
+    }
+    for (let i = 0; i < 20; i++) {
+      const r = await b.fetch(`/v1/groups/default/keys/s${i}`);
+      expect([r.status, await r.text()]).toEqual([200, `v${i}`]);
+      const s = r.headers.get('x-arenacache-source')!;
+      sources.set(s, (sources.get(s) ?? 0) + 1);
+    }
+    // Keys owned by b are in b's main cache; keys owned by a were fetched from a.
+    expect(sources.get('main') ?? 0).toBeGreaterThan(0);
+    expect(sources.get('peer') ?? 0).toBeGreaterThan(0);
+    expect((sources.get('main') ?? 0) + (sources.get('peer') ?? 0)).toBe(20);
+    const stats = (await (await a.fetch('/v1/stats')).json()) as { groups: { default: { servedKeys: number } } };
+    expect(stats.groups.default.servedKeys).toBe(sources.get('peer'));
+  });
+});
