@@ -53,5 +53,6 @@ export function target(section, goal, { value, reached, detail }) {
 }
 
 export function targetMark(t) {
+  if (t.info) return 'reported';
   return t.reached === true ? 'reached' : t.reached === false ? 'not reached' : 'not measured';
 }
