@@ -78,7 +78,7 @@ export class NodeMetrics {
     const perGroup = (name: string, help: string, type: 'counter' | 'gauge', pick: (s: GroupStats) => number) =>
       this.add(name, help, type, () => this.groups().map((g) => ({ value: pick(g.stats), labels: { group: g.stats.name } })));
 
-    perGroup('arenacache_gets_total', 'Gets (per key) received by this node, from clients', 'counter', (s) => s.gets);
+    perGroup('arenacache_gets_total', 'Gets (per key) made through this node (HTTP API)', 'counter', (s) => s.gets);
     this.add('arenacache_hits_total', 'Gets answered from this node\'s main or hot cache', 'counter', () =>
       this.groups().flatMap((g) => [
         { value: g.stats.hits, labels: { group: g.stats.name, cache: 'main' } },
