@@ -55,6 +55,11 @@ export interface SharedOptions extends ArenaCacheOptions {
   canBlock?: boolean;
   /** The creating thread's tag (see AttachOptions.tag). */
   tag?: number;
+  /**
+   * Give every thread slot an eviction log, so that threads attaching with `onEvict` get their
+   * callbacks even if the creator passes none. Default: whether the creator passes `onEvict`.
+   */
+  evictionLogs?: boolean;
 }
 
 /** The tag of a thread attached without one: `releaseThread` never matches it. */
@@ -189,11 +194,14 @@ export class ArenaCache implements ByteCache {
     const threads = checkInteger('threads', options.threads ?? 16, 1, 1024);
     const tag = options.tag === undefined ? NO_TAG : checkInteger('tag', options.tag, 0, NO_TAG - 1);
     const cfg = ArenaCache.config(options);
+    const logs = options.evictionLogs ?? options.onEvict !== undefined;
+    // initArena only asks onEvict whether to give slots eviction logs.
+    const layout: SharedOptions = { ...options, onEvict: logs ? (options.onEvict ?? (() => {})) : undefined };
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('shared');
-    const memory = await ArenaCache.sharedMemory(module, options, threads);
+    const memory = await ArenaCache.sharedMemory(module, layout, threads);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const ex = instance.exports as unknown as CoreExports;
-    ArenaCache.initArena(ex, options, threads);
+    ArenaCache.initArena(ex, layout, threads);
     ex.set_flags(0, ArenaCache.slotFlags(options.canBlock, options.onEvict));
     // Slot 0 is the creator's (init claimed it); nobody else can see the arena yet.
     new Uint32Array(ex.memory.buffer)[(ArenaCache.slotAddress(ex, 0) + 4) >> 2] = tag;
@@ -223,6 +231,9 @@ export class ArenaCache implements ByteCache {
     const ex = instance.exports as unknown as CoreExports;
     if (ex.abi_version() !== ABI_VERSION) throw new Error(`arenacache: core ABI ${ex.abi_version()}, host expects ${ABI_VERSION}`);
     if (!ex.ready()) throw new Error('arenacache: the shared memory holds no initialised arena');
+    if (options.onEvict !== undefined && new Uint32Array(ex.memory.buffer)[(ex.header() + Header.LOG_BYTES) >> 2] === 0) {
+      throw new TypeError('arenacache: this arena has no eviction logs: create it with `evictionLogs: true` (or an onEvict) to attach with onEvict');
+    }
     const slot = ex.attach(tag, ArenaCache.slotFlags(options.canBlock, options.onEvict));
     if (slot < 0) {
       if (slot === Status.NO_SLOT) {
@@ -230,7 +241,12 @@ export class ArenaCache implements ByteCache {
       }
       throw new Error(`arenacache: cannot attach (${STATUS_NAMES[slot] ?? slot})`);
     }
-    return new ArenaCache(ex, handle.module, slot, true, cfg);
+    try {
+      return new ArenaCache(ex, handle.module, slot, true, cfg);
+    } catch (e) {
+      ex.detach(slot);
+      throw e;
+    }
   }
 
   private static slotFlags(canBlock: boolean | undefined, onEvict: unknown): number {

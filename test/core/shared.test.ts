@@ -181,6 +181,21 @@ describe('shared arena in one thread', () => {
     cache.checkIntegrity();
   });
 
+  it('each thread gets the evictions its own calls cause (evictionLogs)', async () => {
+    const { cache, handle } = await shared({ maxBytes: 16 * 1024, segments: 1 });
+    await expect(ArenaCache.attach(handle, { onEvict: () => {} })).rejects.toThrow(/no eviction logs/);
+    const logged = await shared({ maxBytes: 16 * 1024, segments: 1, evictionLogs: true });
+    const seen: string[] = [];
+    const b = track(await ArenaCache.attach(logged.handle, { onEvict: (k, _v, why) => seen.push(`${dec.decode(k)}:${why}`) }));
+    for (let i = 0; i < 100; i++) logged.cache.set(`a${i}`, 'x'.repeat(200)); // the creator's evictions: nobody listens
+    expect(seen).toEqual([]);
+    for (let i = 0; i < 100; i++) b.set(`b${i}`, 'y'.repeat(200));
+    expect(seen.length).toBeGreaterThan(50);
+    expect(seen[0]).toMatch(/^a\d+:evict$/);
+    logged.cache.checkIntegrity();
+    cache.checkIntegrity();
+  });
+
   it('the core refuses release of an out-of-range slot', async () => {
     const { handle } = await shared();
     const raw = new WebAssembly.Instance(handle.module, { env: { memory: handle.memory } }).exports as unknown as CoreExports;
