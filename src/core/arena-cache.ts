@@ -413,12 +413,12 @@ export class ArenaCache implements ByteCache {
 
   /** Number of entries. */
   get size(): number {
-    return this.ex.count();
+    return this.ex.count() >>> 0;
   }
 
   /** Bytes charged to entries (header + key + value + alignment). */
   get bytes(): number {
-    return this.ex.used();
+    return this.ex.used() >>> 0; // u32: may exceed 2 GiB
   }
 
   /** The arena's configured budget in bytes (entries + index). */

@@ -1,7 +1,7 @@
 // The shared arena outside Node: Deno and Bun (Web Workers over the runtime-agnostic core, and
 // their node:worker_threads compatibility with arenacache/workers), and a browser main thread
 // (Chromium, cross-origin isolated), where Atomics.wait is forbidden and lock waits spin.
-// Each runtime is skipped when its binary is missing.
+// A missing runtime fails the test with the command that installs it; nothing is skipped.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +16,11 @@ const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const deno = join(root, 'node_modules/.bin/deno');
 const bun = join(root, 'node_modules/.bin/bun');
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+
+function requireRuntime(path: string | undefined, install: string): string {
+  if (!path || !existsSync(path)) throw new Error(`runtime missing: ${path ?? 'chromium'}; install it with \`${install}\``);
+  return path;
+}
 
 function runJson(cmd: string, args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -34,14 +39,14 @@ const webReport = {
 };
 
 describe('runtimes other than Node', () => {
-  it.skipIf(!existsSync(deno))('Deno: Web Workers attach to one arena through a posted handle', async () => {
-    const r = await runJson(deno, ['run', '-A', 'web-run.mjs']);
+  it('Deno: Web Workers attach to one arena through a posted handle', async () => {
+    const r = await runJson(requireRuntime(deno, 'npm install'), ['run', '-A', 'web-run.mjs']);
     expect(r).toMatchObject({ ...webReport, mainCanWait: true });
     expect(r.workerOps).toBeGreaterThan(0);
   });
 
-  it.skipIf(!existsSync(bun))('Bun: Web Workers attach to one arena through a posted handle', async () => {
-    const r = await runJson(bun, ['web-run.mjs']);
+  it('Bun: Web Workers attach to one arena through a posted handle', async () => {
+    const r = await runJson(requireRuntime(bun, 'npm install'), ['web-run.mjs']);
     expect(r).toMatchObject({ ...webReport, mainCanWait: true });
     expect(r.workerOps).toBeGreaterThan(0);
   });
@@ -50,18 +55,19 @@ describe('runtimes other than Node', () => {
   // worker's exit only once its thread has stopped, so the helper may release (Bun lets the current
   // core call finish first: nothing to recover). Deno keeps a busy worker running after terminate()
   // and 'exit': the helper does not release there, and nothing breaks.
-  it.skipIf(!existsSync(deno))('Deno: node:worker_threads with arenacache/workers, including terminate()', async () => {
-    const r = await runJson(deno, ['run', '-A', 'node-compat.mjs']);
+  it('Deno: node:worker_threads with arenacache/workers, including terminate()', async () => {
+    const r = await runJson(requireRuntime(deno, 'npm install'), ['run', '-A', 'node-compat.mjs']);
     expect(r).toMatchObject({ errors: [], integrity: true });
     expect(r.recoveries).toBe(0);
   });
 
-  it.skipIf(!existsSync(bun))('Bun: node:worker_threads with arenacache/workers, including terminate()', async () => {
-    const r = await runJson(bun, ['node-compat.mjs']);
+  it('Bun: node:worker_threads with arenacache/workers, including terminate()', async () => {
+    const r = await runJson(requireRuntime(bun, 'npm install'), ['node-compat.mjs']);
     expect(r).toMatchObject({ errors: [], integrity: true, lockFree: true, after: true });
   });
 
-  it.skipIf(!chromium)('browser: the main thread cannot block, so it spins; workers share the arena', async () => {
+  it('browser: the main thread cannot block, so it spins; workers share the arena', async () => {
+    requireRuntime(chromium, 'apt-get install chromium');
     const { chromium: launcher } = await import('playwright-core');
     const types: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript' };
     // SharedArrayBuffer needs cross-origin isolation: COOP + COEP on every response.
