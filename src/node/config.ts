@@ -26,6 +26,8 @@ export type OriginConfig =
       notFoundStatuses?: number[];
       /** Extra request headers (e.g. an API token for the origin). */
       headers?: Record<string, string>;
+      /** Deadline of one request: the group's loadTimeout (give one or the other). */
+      timeout?: number;
     }
   | { type: 'dir'; path: string }
   | { type: 'module'; path: string; options?: unknown };
@@ -427,10 +429,18 @@ function parseGroup(g: Raw, maxValueBytes: number): GroupConfig {
     // A plain cache has nothing to remember "not found" for.
     notFoundTtl:
       g.notFoundTtl === undefined ? (origin.type === 'none' ? 0 : DEFAULTS.notFoundTtl) : parseDuration(g.notFoundTtl, `${at} notFoundTtl`),
-    loadTimeout: g.loadTimeout === undefined ? DEFAULTS.loadTimeout : parseDuration(g.loadTimeout, `${at} loadTimeout`),
+    loadTimeout:
+      g.loadTimeout !== undefined
+        ? parseDuration(g.loadTimeout, `${at} loadTimeout`)
+        : origin.type === 'http' && origin.timeout !== undefined
+          ? origin.timeout
+          : DEFAULTS.loadTimeout,
     maxKeyBytes: g.maxKeyBytes === undefined ? DEFAULTS.maxKeyBytes : parseInt10(g.maxKeyBytes, `${at} maxKeyBytes`, 1, 65535),
     origin,
   };
+  if (origin.type === 'http' && origin.timeout !== undefined && g.loadTimeout !== undefined) {
+    throw new ConfigError(`${at}: give origin.timeout or loadTimeout, not both (they are the same deadline)`);
+  }
   if (gc.loadTimeout < 1) throw new ConfigError(`${at} loadTimeout: must be positive`);
   if (g.maxValueBytes !== undefined) {
     const mv = parseBytes(g.maxValueBytes, `${at} maxValueBytes`);
@@ -468,6 +478,7 @@ function parseOriginObject(o: Raw, at: string): OriginConfig {
         }
         r.headers = o.headers as Record<string, string>;
       }
+      if (o.timeout !== undefined) r.timeout = parseDuration(o.timeout, `${at} timeout`);
       return r;
     }
     case 'dir':

@@ -14,7 +14,7 @@ let node: NodeProc; // configured by a YAML file: token for writes, a small grou
 const auth = { authorization: `Bearer ${TOKEN}` };
 const keyUrl = (group: string, key: string) => `/v1/groups/${group}/keys/${encodeURIComponent(key)}`;
 const put = (path: string, body: Uint8Array | string, headers: Record<string, string> = {}) =>
-  node.fetch(path, { method: 'PUT', body, headers: { ...auth, ...headers } });
+  node.fetch(path, { method: 'PUT', body: body as BodyInit, headers: { ...auth, ...headers } });
 
 async function errorOf(res: Response): Promise<{ status: number; error: string; message: string }> {
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/etcd.js';
-import { NodeProc, requireBuild, startNode, stopAll } from './helpers.js';
+import { NodeProc, requireBuild, startNode, stopAll, waitFor } from './helpers.js';
 
 const nodes: NodeProc[] = [];
 afterAll(() => stopAll(nodes));
@@ -24,6 +24,11 @@ describe('static membership', () => {
       expect(m.mode).toBe('static');
       expect(m.members.map((x) => `${x.id}@${x.grpcAddress}`)).toEqual([`a@127.0.0.1:${pa}`, `b@127.0.0.1:${pb}`]);
     }
+    // Started together, each may have dialed the other before it listened: wait until the peer
+    // channels are connected (gRPC reconnects with a backoff of at most 2 s).
+    const connected = async (n: NodeProc) =>
+      ((await (await n.fetch('/v1/stats')).json()) as { peers: { state: string }[] }).peers.every((p) => p.state === 'READY');
+    await waitFor('peer channels connected', async () => (await connected(a)) && (await connected(b)), 10_000);
     // Set 20 keys through a, read them through b: about half live on each node.
     const sources = new Map<string, number>();
     for (let i = 0; i < 20; i++) {
