@@ -87,6 +87,8 @@ const results = {
 };
 const md = [`# arenacache benchmark results${opts.quick ? ' (--quick)' : ''}`, '', ...header.map((l) => `- ${l}`), ''];
 const charts = [];
+const base = `${results.date.slice(0, 10)}-${info.host}${opts.quick ? '-quick' : ''}${opts.only.length < SECTIONS.length ? '-' + opts.only.join('+') : ''}${opts.libs ? '-libs+' + opts.libs.join('+') : ''}`;
+const chartFile = (c) => `${base}-${c.name}.svg`;
 
 for (const name of opts.only.length ? SECTIONS.filter((s) => opts.only.includes(s)) : []) {
   const t0 = Date.now();
@@ -115,7 +117,8 @@ for (const name of opts.only.length ? SECTIONS.filter((s) => opts.only.includes(
   results.sections[name] = { status: out.status, reason: out.reason, seconds: +secs.toFixed(1), data: out.data };
   if (out.report) {
     console.log(out.report.text.join('\n'));
-    md.push(`## ${name}`, ...out.report.md.slice(out.report.md[0] === '' ? 0 : 0));
+    md.push(`## ${name}`, ...out.report.md);
+    for (const c of out.charts ?? []) md.push(`![${c.alt}](${chartFile(c)})`, '');
   }
   if (out.status === 'not-available') {
     const line = `${name}: not available yet: ${out.reason}`;
@@ -127,6 +130,7 @@ for (const name of opts.only.length ? SECTIONS.filter((s) => opts.only.includes(
     md.push(`## ${name}`, '', '**failed:**', '', '```', String(out.reason), '```', '');
   }
   for (const c of out.charts ?? []) charts.push({ ...c, section: name });
+  results.sections[name].charts = (out.charts ?? []).map(chartFile);
   for (const t of out.targets ?? []) results.targets.push(t);
   console.log(`(${name}: ${secs.toFixed(1)} s)`);
 }
@@ -145,17 +149,12 @@ md.push(`Run took ${totalSecs.toFixed(0)} s; load average at the end: ${results.
 
 if (opts.write) {
   mkdirSync(opts.out, { recursive: true });
-  const base = `${results.date.slice(0, 10)}-${info.host}${opts.quick ? '-quick' : ''}${opts.only.length < SECTIONS.length ? '-' + opts.only.join('+') : ''}`;
   const files = [];
-  const chartMd = [];
   for (const c of charts) {
-    const f = `${base}-${c.name}.svg`;
-    writeFileSync(join(opts.out, f), c.svg);
-    files.push(f);
-    chartMd.push(`![${c.alt}](${f})`);
+    writeFileSync(join(opts.out, chartFile(c)), c.svg);
+    files.push(chartFile(c));
   }
-  results.charts = files.filter((f) => f.endsWith('.svg'));
-  if (chartMd.length) md.splice(md.findIndex((l) => l.startsWith('## ')) >= 0 ? md.findIndex((l) => l.startsWith('## ')) : md.length, 0, '## charts', '', ...chartMd.flatMap((l) => [l, '']));
+  results.charts = [...files];
   writeFileSync(join(opts.out, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(opts.out, `${base}.md`), md.join('\n') + '\n');
   files.push(`${base}.json`, `${base}.md`);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pkgVersion } from './peers.mjs';
+import { redisServerPath } from './redis.mjs';
 
 function cpuModel() {
   try {
@@ -22,8 +23,10 @@ function git(args) {
 }
 
 function redisVersion() {
+  const bin = redisServerPath();
+  if (!bin) return null;
   try {
-    const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return out.match(/v=(\S+)/)?.[1] ?? out.trim();
   } catch {
     return null;

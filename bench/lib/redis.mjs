@@ -3,6 +3,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 
 export function redisServerPath() {
+  // ARENACACHE_BENCH_REDIS=none simulates a machine without redis-server; a path picks one
+  const env = process.env.ARENACACHE_BENCH_REDIS;
+  if (env === 'none') return null;
+  if (env) return env;
   try {
     return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || null;
   } catch {

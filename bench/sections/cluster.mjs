@@ -106,7 +106,7 @@ export async function run(ctx) {
   report.para(
     `Node A (its own process) calls group.get() for keys owned by nodes B and C (hot cache off, so every get is a peer fetch; owners serve from their main cache after the warm-up). ` +
       `Unary = batcher maxKeys 1 (one Get RPC per key); coalesced = the default batcher (keys asked within one event-loop turn go out as one GetMany). ` +
-      `Redis ${data.redis.version ?? ''}: ioredis getBuffer() against redis-server on 127.0.0.1 (--save '' --appendonly no). ` +
+      (data.redis.status === 'ok' ? `Redis ${data.redis.version ?? ''}: ioredis getBuffer() against redis-server on 127.0.0.1 (--save '' --appendonly no); the auto-pipelining row is for information, the target compares with the default client. ` : '') +
       `Each figure: median of ${cfg.reps} runs of ${cfg.durationMs} ms after a warm-up; callers in flight loop on distinct keys.`,
   );
   const rows = [];

@@ -59,11 +59,13 @@ if (lib === ARENA.id) {
 
 // ---------- helpers ----------
 async function repeat(name, fn) {
+  // the warm-up does a quarter of the work: enough for the JIT, and it keeps the full run short
   const runs = [];
   for (let r = 0; r < warmup + reps; r++) {
-    step(`${name} ${r < warmup ? 'warm-up' : `rep ${r - warmup + 1}/${reps}`}`);
-    const x = await fn(r);
-    if (r >= warmup) runs.push(x);
+    const warm = r < warmup;
+    step(`${name} ${warm ? 'warm-up' : `rep ${r - warmup + 1}/${reps}`}`);
+    const x = await fn(warm);
+    if (!warm) runs.push(x);
   }
   return runs;
 }
@@ -203,6 +205,7 @@ result.payloadPerEntry = keyBytesAvg + V;
     },
     sink,
   };
+  cache.close?.();
   cache = null;
   gcFull();
 }
@@ -223,28 +226,34 @@ for (let i = 0; i < P; i++) {
 result.valuePool = P;
 
 let cache = null;
-const runSet = (built) => async () => {
+const drop = () => {
+  cache?.close?.();
   cache = null;
-  gcFull();
+  globalThis.gc();
+};
+const runSet = (built) => async (warm) => {
+  drop();
   const c = (cache = await create(N, 'hold'));
+  const n = warm ? N >> 2 : N;
   const t = now();
-  if (built) for (let i = 0; i < N; i++) c.set('key:' + i, pool[i & mask]);
-  else for (let i = 0; i < N; i++) c.set(keys[i], pool[i & mask]);
+  if (built) for (let i = 0; i < n; i++) c.set('key:' + i, pool[i & mask]);
+  else for (let i = 0; i < n; i++) c.set(keys[i], pool[i & mask]);
   const ms = now() - t;
-  if (cache.size !== N) result.notes.push(`set kept ${cache.size} of ${N}`);
-  return (N / ms) * 1000;
+  if (cache.size !== n) result.notes.push(`set kept ${cache.size} of ${n}`);
+  return (n / ms) * 1000;
 };
 result.setPrebuilt = summarize(await repeat('set (prebuilt keys)', runSet(false)));
 result.setBuilt = summarize(await repeat('set (keys built per call)', runSet(true)));
 
 const order = uniformIndices(N, N, seed + 1);
-const runGet = (built) => async () => {
+const runGet = (built) => async (warm) => {
   const c = cache;
+  const n = warm ? N >> 2 : N;
   let hits = 0;
   let sink = 0;
   const t = now();
   if (built) {
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       const v = c.get('key:' + order[i]);
       if (v !== undefined) {
         hits++;
@@ -252,7 +261,7 @@ const runGet = (built) => async () => {
       }
     }
   } else {
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       const v = c.get(keys[order[i]]);
       if (v !== undefined) {
         hits++;
@@ -261,8 +270,8 @@ const runGet = (built) => async () => {
     }
   }
   const ms = now() - t;
-  if (hits !== N) result.notes.push(`get: ${N - hits} misses of ${N} (expected all hits)`);
-  return (N / ms) * 1000 + 0 * sink;
+  if (hits !== n) result.notes.push(`get: ${n - hits} misses of ${n} (expected all hits)`);
+  return (n / ms) * 1000 + 0 * sink;
 };
 gcFull();
 result.getPrebuilt = summarize(await repeat('get uniform (prebuilt keys)', runGet(false)));
@@ -274,9 +283,9 @@ const batch = new Array(BATCH);
 const out = new Array(BATCH);
 const hasGetMany = isArena && typeof cache.getMany === 'function'; // tiny-lru's getMany returns an object: not the same call
 result.getManyNative = hasGetMany;
-const runBatches = (timeEach) => {
+const runBatches = (timeEach, warm = false) => {
   const c = cache;
-  const nb = Math.floor(N / BATCH);
+  const nb = Math.floor((warm ? N >> 2 : N) / BATCH);
   const lat = timeEach ? new Float64Array(nb) : null;
   let found = 0;
   const t = now();
@@ -296,7 +305,7 @@ const runBatches = (timeEach) => {
   const ms = now() - t;
   return { keysPerSec: ((nb * BATCH) / ms) * 1000, lat, found };
 };
-result.getMany = summarize(await repeat(`getMany batches of ${BATCH}`, async () => runBatches(false).keysPerSec));
+result.getMany = summarize(await repeat(`getMany batches of ${BATCH}`, async (warm) => runBatches(false, warm).keysPerSec));
 step(`getMany batches of ${BATCH}: latency pass`);
 {
   const { lat } = runBatches(true);
@@ -306,8 +315,7 @@ if (isArena) {
   const st = cache.stats();
   result.arenaStatsAfterGets = { hits: st.hits, misses: st.misses, evictions: st.evictions, entries: st.entries ?? cache.size };
 }
-cache = null;
-gcFull();
+drop();
 
 // Zipf(θ) with capacity at a fraction of the key space, read-through (miss → set)
 {
@@ -321,28 +329,30 @@ gcFull();
   result.zipf = { theta: z.theta, keyspace: K, capacity: C, length: L, traceChecksum: checksum(trace), strictLruHitRatio: refHits / L };
   const hitsSeen = [];
   const sizes = [];
-  const runs = await repeat(`Zipf(${z.theta}) read-through, capacity ${C}`, async () => {
-    cache = null;
-    gcFull();
+  const runs = await repeat(`Zipf(${z.theta}) read-through, capacity ${C}`, async (warm) => {
+    drop();
     const c = (cache = await create(C, 'capacity'));
+    const n = warm ? L >> 2 : L;
     let hits = 0;
     const t = now();
-    for (let i = 0; i < L; i++) {
+    for (let i = 0; i < n; i++) {
       const id = trace[i];
       const k = keys[id];
       if (c.get(k) === undefined) c.set(k, pool[id & mask]);
       else hits++;
     }
     const ms = now() - t;
-    hitsSeen.push(hits);
-    sizes.push(cache.size);
-    return (L / ms) * 1000;
+    if (!warm) {
+      hitsSeen.push(hits);
+      sizes.push(cache.size);
+    }
+    return (n / ms) * 1000;
   });
   result.zipf.opsPerSec = summarize(runs);
   result.zipf.hitRatio = hitsSeen[hitsSeen.length - 1] / L;
   result.zipf.hitRatioRuns = hitsSeen.map((h) => h / L);
   result.zipf.entriesHeld = sizes[sizes.length - 1];
-  cache = null;
+  drop();
 }
 
 if (process.send) process.send({ type: 'result', data: result }, () => process.exit(0));
