@@ -107,12 +107,14 @@ export class NodeServer {
     return this.cluster?.self;
   }
 
-  readiness(): { ready: boolean; state: NodeState; reason?: string } {
+  readiness(): { ready: boolean; state: NodeState; reason?: string; lease?: string } {
     const state = this.nodeState;
     if (state !== 'ready') return { ready: false, state, reason: state === 'draining' || state === 'stopped' ? 'shutting down' : 'starting' };
+    // 'ready' is reached only after the first registration and ring build. A later etcd outage does
+    // not make the node unready: it keeps serving with its last membership and re-registers by
+    // itself (see docs/discovery.md), so a load balancer must not pull every node at once.
     const lease = this.etcd?.leaseState;
-    if (lease !== undefined && lease !== 'granted') return { ready: false, state, reason: `etcd lease ${lease}` };
-    return { ready: true, state };
+    return lease === undefined ? { ready: true, state } : { ready: true, state, lease };
   }
 
   /** Bind HTTP, build groups, bind gRPC, join the membership. Rejects (after cleaning up) on failure. */
