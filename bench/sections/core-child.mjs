@@ -58,8 +58,10 @@ if (lib === ARENA.id) {
 }
 
 // ---------- helpers ----------
+// the warm-up does a quarter of the work (at least 100k ops, at most all): enough for the JIT,
+// and it keeps the full run short
+const warmOps = (n) => Math.min(n, Math.max(n >> 2, 100_000));
 async function repeat(name, fn) {
-  // the warm-up does a quarter of the work: enough for the JIT, and it keeps the full run short
   const runs = [];
   for (let r = 0; r < warmup + reps; r++) {
     const warm = r < warmup;
@@ -234,7 +236,7 @@ const drop = () => {
 const runSet = (built) => async (warm) => {
   drop();
   const c = (cache = await create(N, 'hold'));
-  const n = warm ? N >> 2 : N;
+  const n = warm ? warmOps(N) : N;
   const t = now();
   if (built) for (let i = 0; i < n; i++) c.set('key:' + i, pool[i & mask]);
   else for (let i = 0; i < n; i++) c.set(keys[i], pool[i & mask]);
@@ -248,7 +250,7 @@ result.setBuilt = summarize(await repeat('set (keys built per call)', runSet(tru
 const order = uniformIndices(N, N, seed + 1);
 const runGet = (built) => async (warm) => {
   const c = cache;
-  const n = warm ? N >> 2 : N;
+  const n = warm ? warmOps(N) : N;
   let hits = 0;
   let sink = 0;
   const t = now();
@@ -285,7 +287,7 @@ const hasGetMany = isArena && typeof cache.getMany === 'function'; // tiny-lru's
 result.getManyNative = hasGetMany;
 const runBatches = (timeEach, warm = false) => {
   const c = cache;
-  const nb = Math.floor((warm ? N >> 2 : N) / BATCH);
+  const nb = Math.floor((warm ? warmOps(N) : N) / BATCH);
   const lat = timeEach ? new Float64Array(nb) : null;
   let found = 0;
   const t = now();
@@ -332,7 +334,7 @@ drop();
   const runs = await repeat(`Zipf(${z.theta}) read-through, capacity ${C}`, async (warm) => {
     drop();
     const c = (cache = await create(C, 'capacity'));
-    const n = warm ? L >> 2 : L;
+    const n = warm ? warmOps(L) : L;
     let hits = 0;
     const t = now();
     for (let i = 0; i < n; i++) {
