@@ -24,7 +24,8 @@ export function barChart({ title, subtitle, panels, width = 760 }) {
   y += 14;
   for (const p of panels) {
     y += 22;
-    out.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
+    const hasGoal = p.goal && Number.isFinite(p.goal.value);
+    out.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(p.title)}${hasGoal ? `<tspan font-weight="normal" font-size="11" fill="#2b8a3e">  ┆ dashed: ${esc(p.goal.label)}</tspan>` : ''}</text>`);
     y += 8;
     const finite = p.bars.map((b) => b.value).filter((v) => Number.isFinite(v));
     const max = Math.max(...finite, p.goal && Number.isFinite(p.goal.value) ? p.goal.value : 0, 1e-12);
@@ -42,7 +43,6 @@ export function barChart({ title, subtitle, panels, width = 760 }) {
     if (p.goal && Number.isFinite(p.goal.value)) {
       const gx = labelW + (p.goal.value / max) * barMax;
       out.push(`<line x1="${gx.toFixed(1)}" y1="${top}" x2="${gx.toFixed(1)}" y2="${y}" stroke="#2b8a3e" stroke-dasharray="4 3" stroke-width="1.5"/>`);
-      out.push(`<text x="${(gx + 3).toFixed(1)}" y="${top + 9}" font-size="10" fill="#2b8a3e">${esc(p.goal.label)}</text>`);
     }
   }
   y += 16;

@@ -137,7 +137,7 @@ function renderShape(report, charts, targets, shape, results, cfg, ctx) {
       ];
     }),
   );
-  if (anyRes) report.para(`Payload per entry: ${fmtNum(anyRes.payloadPerEntry, 1)} B (mean UTF-8 key bytes + value bytes). Bytes/entry = Δ(heapUsed + external) after forced GC ÷ entries (arrayBuffers is part of external and not added twice; ArenaCache's wasm memory shows in external). RSS/entry includes allocator overhead the V8 counters miss (e.g. each Uint8Array's backing-store record).`);
+  if (anyRes) report.para(`Payload per entry: ${fmtNum(anyRes.payloadPerEntry, 1)} B (mean UTF-8 key bytes + value bytes). Bytes/entry = Δ(heapUsed + external) after forced GC ÷ entries (arrayBuffers is part of external and not added twice; ArenaCache's wasm memory is counted once: from external if it shows there, else stats().memoryBytes is added, as the notes say). RSS/entry includes allocator overhead the V8 counters miss (e.g. each Uint8Array's backing-store record).`);
   report.table(
     `getMany batch latency (batches of ${cfg.batch}, prebuilt keys)`,
     ['library', 'native getMany', 'p50', 'p99', 'max'],
