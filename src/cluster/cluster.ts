@@ -95,6 +95,8 @@ export class Cluster extends EventEmitter {
   private readonly peerMap = new Map<string, PeerClient>();
   private currentRing: Ring;
   private membership: Membership | undefined;
+  /** The membership (factory) start() is waiting for, so close() can close what it creates. */
+  private creatingMembership: Promise<Membership> | undefined;
   private unsubscribe: (() => void) | undefined;
   private credentials: grpc.ChannelCredentials | undefined;
   private listening: Promise<NodeInfo> | undefined;
@@ -162,13 +164,18 @@ export class Cluster extends EventEmitter {
     if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
     this.starting ??= (async () => {
       const self = await this.listen();
+      // close() ran while we were binding: do not even create the membership.
+      if (this.isClosed) throw new ClosedError('cluster closed during start');
       this.credentials = channelCredentials(this.options.grpc?.tls);
       const m = this.options.membership;
-      const membership: Membership =
-        m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? await m(self) : m;
+      this.creatingMembership = Promise.resolve(
+        m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? m(self) : m,
+      );
+      const membership = await this.creatingMembership;
       if (this.isClosed) {
-        // close() ran while we were binding: do not register a node that is going away.
-        await membership.close();
+        // close() ran while the factory was running: never start this membership (an etcd one
+        // would register a lease for a node that is going away). close() closes it too.
+        await membership.close().catch(() => {});
         throw new ClosedError('cluster closed during start');
       }
       this.membership = membership;
@@ -194,8 +201,10 @@ export class Cluster extends EventEmitter {
       this.server.setServing(false);
       this.unsubscribe?.();
       await this.listening?.catch(() => {}); // never shut the server down in the middle of a bind
+      // A membership still being created by start() is closed here too (start() never starts it).
+      const membership = this.membership ?? (await this.creatingMembership?.catch(() => undefined));
       try {
-        await this.membership?.close();
+        await membership?.close();
       } catch {
         // deregistration is best effort; the lease/TTL expires anyway
       }

@@ -6,7 +6,7 @@
  * (cached for `notFoundTtl`). The tag lets an empty value and a cached not-found coexist.
  */
 import { ENTRY_HEADER } from '../core/abi.js';
-import type { ByteCache } from '../core/types.js';
+import type { ByteCache, CacheStats } from '../core/types.js';
 import type { PeerClient } from '../transport/client.js';
 import type { ServedGroup } from '../transport/server.js';
 import {
@@ -94,6 +94,12 @@ interface Counters {
   removes: number;
   servedKeys: number;
   staleDrops: number;
+}
+
+/** `Group.cacheStats()`: the caches' own stats (entries, bytes, budget, evictions, per segment). */
+export interface GroupCacheStats {
+  main?: CacheStats;
+  hot?: CacheStats;
 }
 
 export interface GroupInit {
@@ -203,20 +209,6 @@ export class Group implements ServedGroup {
       maxValueBytes: this.maxValueBytes + 1,
       segments: o.segments ?? autoSegments(this.mainBytes),
     });
-    let hot: ByteCache | undefined;
-    try {
-      if (this.hotBytes >= 1024) {
-        hot = await factory({
-          maxBytes: this.hotBytes,
-          maxKeyBytes: this.maxKeyBytes,
-          maxValueBytes: this.maxValueBytes + 1,
-          segments: autoSegments(this.hotBytes),
-        });
-      }
-    } catch (err) {
-      closeCache(main);
-      throw err;
-    }
     // The largest value whose entry (tag byte + longest key) fits the main cache and one segment.
     let limit = main.maxValueBytes - 1;
     const budget = (main as { segmentBudget?: unknown }).segmentBudget;
@@ -224,6 +216,20 @@ export class Group implements ServedGroup {
       limit = Math.min(limit, Math.floor(budget / 16) * 16 - ENTRY_HEADER_BYTES - this.maxKeyBytes - 1);
     }
     this.maxValueBytes = Math.max(0, Math.min(this.maxValueBytes, limit));
+    let hot: ByteCache | undefined;
+    try {
+      if (this.hotBytes >= 1024) {
+        hot = await factory({
+          maxBytes: this.hotBytes,
+          maxKeyBytes: this.maxKeyBytes,
+          maxValueBytes: this.maxValueBytes + 1,
+          segments: hotSegments(this.hotBytes, this.maxValueBytes + 1 + this.maxKeyBytes + ENTRY_HEADER_BYTES),
+        });
+      }
+    } catch (err) {
+      closeCache(main);
+      throw err;
+    }
     this.main = main;
     this.hot = hot;
     this.isReady = true;
@@ -375,6 +381,19 @@ export class Group implements ServedGroup {
       batchSizes: [...this.batchSizes],
       main: cacheInfo(this.main, this.mainBytes),
       hot: cacheInfo(this.hot, this.hotBytes),
+    };
+  }
+
+  /**
+   * The full stats of the group's two caches (ArenaCache stats with per-segment entries): `main`
+   * (keys this node owns or was given) and `hot` (copies fetched from owners, and local fallback
+   * loads). A cache is absent before `ready` resolves, and `hot` when the group has none
+   * (`hotCacheFraction` 0, or a hot share under 1 KiB).
+   */
+  cacheStats(): GroupCacheStats {
+    return {
+      ...(this.main ? { main: this.main.stats() } : {}),
+      ...(this.hot ? { hot: this.hot.stats() } : {}),
     };
   }
 
@@ -676,6 +695,20 @@ function untag(raw: Uint8Array): Uint8Array | NotFound {
 function autoSegments(bytes: number): number {
   let s = 1;
   while (s < 16 && bytes / (s * 2) >= 256 << 10) s *= 2;
+  return s;
+}
+
+/**
+ * Segments of the hot cache: autoSegments, but fewer when needed so that one segment can hold the
+ * group's largest entry (`entryBytes`). The hot cache is an eighth of the group by default and an
+ * entry must fit one segment: with 16 segments a 64 MiB group's hot cache would refuse every value
+ * over ~500 KB that the main cache accepts (~3.5 MB), so those values would never be kept as hot
+ * copies or fallback results. A segment's region is at least 15/16 of its share (the rest is its
+ * hash index). If even one segment is too small, larger values simply skip the hot cache.
+ */
+function hotSegments(bytes: number, entryBytes: number): number {
+  let s = autoSegments(bytes);
+  while (s > 1 && Math.floor(bytes / s / 16) * 15 < entryBytes) s /= 2;
   return s;
 }
 

@@ -1,7 +1,7 @@
 export { Cluster, defaultCacheFactory } from './cluster.js';
 export type { ClusterOptions, ClusterGrpcOptions, ClusterStats, PeerStats } from './cluster.js';
 export { Group } from './group.js';
-export type { GroupHost, GroupInit } from './group.js';
+export type { GroupCacheStats, GroupHost, GroupInit } from './group.js';
 export { Ring, DEFAULT_REPLICAS } from './ring.js';
 export type { RingOptions } from './ring.js';
 export { SingleFlight, Flight } from './singleflight.js';

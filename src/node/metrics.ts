@@ -6,15 +6,15 @@
  * latency is a real prom-client histogram observed per request.
  */
 import { collectDefaultMetrics, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { GroupCacheStats } from '../cluster/group.js';
 import { BATCH_SIZE_BUCKETS, type GroupStats } from '../cluster/types.js';
 import type { CacheStats } from '../core/types.js';
 import type { ServerStats } from '../transport/server.js';
 import type { EtcdMembershipStats } from '../discovery/etcd-membership.js';
 
-export interface GroupSnapshot {
+/** One group at scrape time: its counters and its caches' own stats (`Group.cacheStats()`). */
+export interface GroupSnapshot extends GroupCacheStats {
   stats: GroupStats;
-  main?: CacheStats;
-  hot?: CacheStats;
 }
 
 /** What the metrics read at scrape time. */

@@ -11,9 +11,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { Cluster, defaultCacheFactory } from '../cluster/cluster.js';
+import { Cluster } from '../cluster/cluster.js';
 import { StaticMembership, type Membership, type NodeInfo } from '../cluster/membership.js';
-import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
+import type { CacheStats } from '../core/types.js';
 import { EtcdMembership } from '../discovery/etcd-membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
 import { advertiseHostOf, ConfigError, formatHostPort, redactedConfig, type NodeConfig } from './config.js';
@@ -21,6 +21,7 @@ import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
 import { createLoader } from './origins.js';
+import type { Loader } from '../cluster/types.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -58,9 +59,6 @@ export class NodeServer {
   private httpAddr = '';
   private inFlight = 0;
   private membershipChanges = -1;
-  /** Caches created for each group: [main, hot?] (captured through the cache factory). */
-  private readonly caches = new Map<string, ByteCache[]>();
-  private creatingGroup: string | undefined;
   private stopping: Promise<void> | undefined;
   private readonly staticPeers: NodeInfo[];
 
@@ -146,7 +144,6 @@ export class NodeServer {
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
       },
       maxValueBytes: cfg.maxValueBytes,
-      cacheFactory: (opts) => this.createCache(opts),
       membership: (self) => this.createMembership(self),
     });
     this.cluster = cluster;
@@ -157,24 +154,21 @@ export class NodeServer {
 
     try {
       for (const g of cfg.groups) {
-        const maxValueBytes = g.maxValueBytes ?? cfg.maxValueBytes;
-        const load = await createLoader({ group: g, maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
-        this.creatingGroup = g.name;
-        try {
-          await cluster.addGroup(g.name, {
-            maxBytes: g.maxBytes,
-            load,
-            ttl: g.ttl,
-            notFoundTtl: g.notFoundTtl,
-            loadTimeout: g.loadTimeout,
-            maxKeyBytes: g.maxKeyBytes,
-            maxValueBytes,
-            ...(g.hotCacheFraction !== undefined ? { hotCacheFraction: g.hotCacheFraction } : {}),
-            ...(g.fallbackToLocalLoad !== undefined ? { fallbackToLocalLoad: g.fallbackToLocalLoad } : {}),
-          });
-        } finally {
-          this.creatingGroup = undefined;
-        }
+        // The group caps values by what one segment of its cache holds (a 64 MiB group: ~3.5 MB),
+        // so the origin is built after the group, with the group's effective limit.
+        let load: Loader | undefined;
+        const group = await cluster.addGroup(g.name, {
+          maxBytes: g.maxBytes,
+          load: (key, ctx) => load!(key, ctx),
+          ttl: g.ttl,
+          notFoundTtl: g.notFoundTtl,
+          loadTimeout: g.loadTimeout,
+          maxKeyBytes: g.maxKeyBytes,
+          maxValueBytes: g.maxValueBytes ?? cfg.maxValueBytes,
+          ...(g.hotCacheFraction !== undefined ? { hotCacheFraction: g.hotCacheFraction } : {}),
+          ...(g.fallbackToLocalLoad !== undefined ? { fallbackToLocalLoad: g.fallbackToLocalLoad } : {}),
+        });
+        load = await createLoader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
       }
       await cluster.start();
     } catch (err) {
@@ -190,7 +184,12 @@ export class NodeServer {
         httpAddress: this.httpAddr,
         membership: this.etcd ? 'etcd' : 'static',
         members: cluster.members().map((m) => m.id),
-        groups: cfg.groups.map((g) => ({ name: g.name, maxBytes: g.maxBytes, origin: g.origin.type })),
+        groups: cluster.groups().map((g) => ({
+          name: g.name,
+          maxBytes: g.mainBytes + g.hotBytes,
+          maxValueBytes: g.maxValueBytes,
+          origin: this.config.groups.find((x) => x.name === g.name)?.origin.type ?? 'none',
+        })),
         version: this.version,
       },
       'ready',
@@ -202,18 +201,6 @@ export class NodeServer {
     await this.cluster?.close().catch(() => {});
     this.http.close();
     this.http.closeAllConnections();
-  }
-
-  private createCache(opts: ArenaCacheOptions): Promise<ByteCache> {
-    const name = this.creatingGroup;
-    return Promise.resolve(defaultCacheFactory(opts)).then((c) => {
-      if (name !== undefined) {
-        const list = this.caches.get(name) ?? [];
-        list.push(c);
-        this.caches.set(name, list);
-      }
-      return c;
-    });
   }
 
   private createMembership(self: NodeInfo): Membership {
@@ -279,14 +266,7 @@ export class NodeServer {
 
   private groupSnapshots(): GroupSnapshot[] {
     if (!this.cluster) return [];
-    return this.cluster.groups().map((g) => {
-      const [main, hot] = this.caches.get(g.name) ?? [];
-      return {
-        stats: g.stats(),
-        ...(main ? { main: main.stats() } : {}),
-        ...(hot ? { hot: hot.stats() } : {}),
-      };
-    });
+    return this.cluster.groups().map((g) => ({ stats: g.stats(), ...g.cacheStats() }));
   }
 
   members(): unknown {
@@ -355,7 +335,7 @@ export class NodeServer {
   }
 }
 
-function cacheView(s: ReturnType<ByteCache['stats']>): unknown {
+function cacheView(s: CacheStats): unknown {
   return {
     entries: s.entries,
     bytes: s.bytesUsed,

@@ -47,6 +47,13 @@ export interface PeerClientStats {
 }
 
 const EMPTY_META = new grpc.Metadata();
+/**
+ * Writes wait for the channel (re)connecting, within their deadline: a peer that is starting or
+ * restarting takes the write once it listens instead of failing it at once. Gets and invalidations
+ * stay fail-fast (a get falls back to a local load at once; an invalidation lost to a down peer is
+ * bounded by hotTtl), so a dead peer never costs them a whole deadline.
+ */
+const WAIT_FOR_READY_META = new grpc.Metadata({ waitForReady: true });
 
 export class PeerClient {
   readonly peer: NodeInfo;
@@ -179,7 +186,7 @@ export class PeerClient {
     const req: Record<string, unknown> = { group, key: Buffer.from(key, 'utf8'), value };
     if (ttl !== undefined) req.ttlMs = ttl;
     try {
-      await this.unary('Set', req, timeoutMs);
+      await this.unary('Set', req, timeoutMs, true);
     } catch (err) {
       throw this.mapError(err);
     }
@@ -192,6 +199,7 @@ export class PeerClient {
         'Remove',
         { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) },
         timeoutMs,
+        true,
       );
       return res.removed;
     } catch (err) {
@@ -242,7 +250,7 @@ export class PeerClient {
     return new Array<void>(keys.length);
   };
 
-  private unary<Res>(method: keyof PeerMethods, req: unknown, timeoutMs: number): Promise<Res> {
+  private unary<Res>(method: keyof PeerMethods, req: unknown, timeoutMs: number, waitForReady = false): Promise<Res> {
     if (this.closed) return Promise.reject(this.closedError());
     const def = this.methods[method] as unknown as {
       path: string;
@@ -256,7 +264,7 @@ export class PeerClient {
           def.requestSerialize,
           def.responseDeserialize,
           req,
-          EMPTY_META,
+          waitForReady ? WAIT_FOR_READY_META : EMPTY_META,
           { deadline: Date.now() + timeoutMs },
           (err, res) => {
             if (err) {

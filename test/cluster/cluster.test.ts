@@ -3,9 +3,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  Cluster,
   DeadlineError,
   LoaderError,
   NOT_FOUND,
+  PeerUnavailableError,
+  StaticMembership,
   type Group,
   type GroupOptions,
   type LoadResult,
@@ -14,6 +17,7 @@ import {
 import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
 import { KillableProxy } from '../helpers/cluster-proxy.js';
+import { freePort } from '../helpers/etcd.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -331,6 +335,67 @@ describe('owner failure', () => {
   });
 });
 
+describe('writes while the owner is not (yet) listening', () => {
+  /** node-1 with a peer "late" at a free port nobody listens on yet; its channel has failed once. */
+  async function withLatePeer(peerTimeout: number) {
+    harness = await ClusterHarness.start(1);
+    const n1 = harness.nodes[0]!;
+    const g1 = await n1.cluster.addGroup('w', { maxBytes: 1 << 20, peerTimeout, load: (k) => `local:${k}` });
+    const late: NodeInfo = { id: 'late', grpcAddress: `127.0.0.1:${await freePort()}` };
+    n1.membership.set([n1.cluster.self, late]);
+    const peer = n1.cluster.peers()[0]!;
+    // A fail-fast call would now fail at once with UNAVAILABLE (connection refused).
+    for (let i = 0; peer.state() !== 'TRANSIENT_FAILURE'; i++) {
+      if (i > 500) throw new Error(`channel state ${peer.state()}`);
+      await sleep(10);
+    }
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 2; i++) if (n1.cluster.owner(`w-${i}`).id === 'late') keys.push(`w-${i}`);
+    return { n1, g1, late, keys: keys as [string, string] };
+  }
+
+  it('a set / remove issued before the owner listens succeeds once it comes up within the deadline', async () => {
+    const { n1, g1, late, keys } = await withLatePeer(10_000);
+    let lateCluster: Cluster | undefined;
+    try {
+      const setting = g1.set(keys[0], 'written early');
+      const removing = g1.remove(keys[1]);
+      let settled = false;
+      void Promise.allSettled([setting, removing]).then(() => (settled = true));
+      await sleep(300);
+      expect(settled).toBe(false); // waiting for the owner, not failed
+      lateCluster = new Cluster({
+        self: { id: late.id, grpcAddress: late.grpcAddress },
+        grpc: { host: '127.0.0.1', port: Number(late.grpcAddress.split(':')[1]), shutdownGraceMs: 100 },
+        membership: (self) => new StaticMembership([n1.cluster.self, self]),
+      });
+      const gl = await lateCluster.addGroup('w', { maxBytes: 1 << 20, load: (k) => `owner:${k}` });
+      await lateCluster.start();
+      await setting;
+      expect(await removing).toBe(false);
+      const onOwner = await gl.getResult(keys[0]);
+      expect([onOwner.source, text(onOwner.value)]).toEqual(['main', 'written early']);
+      expect(gl.stats()).toMatchObject({ sets: 1, removes: 1 });
+      expect(text(await g1.get(keys[0]))).toBe('written early');
+    } finally {
+      await lateCluster?.close();
+    }
+  });
+
+  it('an owner that never comes up: writes fail with PeerUnavailableError at their deadline; gets fall back at once', async () => {
+    const { g1, keys } = await withLatePeer(400);
+    const err = await g1.set(keys[0], 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PeerUnavailableError);
+    expect((err as PeerUnavailableError).code).toBe(4); // DEADLINE_EXCEEDED: it waited for the owner
+    await expect(g1.remove(keys[1])).rejects.toBeInstanceOf(PeerUnavailableError);
+    // Gets stay fail-fast: with a 60 s peer deadline the fallback still comes from the refused call.
+    const g2 = await harness!.nodes[0]!.cluster.addGroup('w2', { maxBytes: 1 << 20, peerTimeout: 60_000, load: (k) => `local:${k}` });
+    const r = await g2.getResult(keys[0]);
+    expect([r.source, text(r.value)]).toEqual(['fallback', `local:${keys[0]}`]);
+    expect(g2.stats()).toMatchObject({ peerErrors: 1, localFallbacks: 1 });
+  });
+});
+
 describe('ring disagreement', () => {
   it('a get terminates without looping when A thinks B owns k and B thinks A owns k', async () => {
     harness = await ClusterHarness.start(2);
@@ -409,6 +474,29 @@ describe('set / remove and hot caches', () => {
     expect(await groups.get('node-2')!.removeMany([...keys, 'never-set'])).toBe(30);
     const vals = await groups.get('node-3')!.getMany(keys);
     expect(vals.map(text)).toEqual(keys.map((k) => `loaded:${k}`));
+  });
+
+  it('values up to the group limit fit the hot cache too (fetched copies and fallback loads)', async () => {
+    harness = await ClusterHarness.start(2);
+    const big = (tag: string) => tag.padEnd(600_000, '.'); // over a 16-segment hot cache's segment
+    const { groups } = await groupEverywhere(harness, 'big', (node, key) => big(`${key}@${node}`), {
+      maxBytes: 16 << 20,
+      hotAfter: 1,
+    });
+    const [n1, n2] = harness.nodes as [TestNode, TestNode];
+    const g1 = groups.get(n1.id)!;
+    expect(g1.maxValueBytes).toBeGreaterThan(600_000);
+    const hotSegments = g1.cacheStats().hot!.segments;
+    expect(hotSegments[0]!.budget).toBeGreaterThan(g1.maxValueBytes);
+    const [k1, k2] = [keyOwnedBy(harness, n2, 'a'), keyOwnedBy(harness, n2, 'b')];
+    expect((await g1.getResult(k1)).source).toBe('peer');
+    const again = await g1.getResult(k1);
+    expect([again.source, text(again.value)]).toEqual(['hot', big(`${k1}@${n2.id}`)]);
+    await n2.cluster.close();
+    expect((await g1.getResult(k2)).source).toBe('fallback');
+    const cached = await g1.getResult(k2);
+    expect([cached.source, text(cached.value)]).toEqual(['hot', big(`${k2}@${n1.id}`)]);
+    expect(g1.cacheStats().hot!.rejected).toBe(0);
   });
 
   it('a set racing an in-flight load wins: the stale load result is not cached', async () => {

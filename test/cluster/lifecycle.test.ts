@@ -91,6 +91,53 @@ describe('cluster lifecycle', () => {
     expect(c.peers()).toEqual([]);
   });
 
+  it('close while the membership factory is pending: the membership is closed, never started', async () => {
+    const probe = new ProbeMembership([]);
+    let resolveFactory!: (m: ProbeMembership) => void;
+    let factoryCalled!: () => void;
+    const called = new Promise<void>((r) => (factoryCalled = r));
+    const c = new Cluster({
+      self: { id: 'a' },
+      grpc: { port: 0, shutdownGraceMs: 100 },
+      membership: () => {
+        factoryCalled();
+        return new Promise<ProbeMembership>((r) => (resolveFactory = r));
+      },
+    });
+    const starting = c.start();
+    starting.catch(() => {});
+    await called;
+    let closed = false;
+    const closing = c.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closed).toBe(false); // close() waits for the membership start() is creating
+    resolveFactory(probe);
+    await closing;
+    // Closed by the time close() resolved, and never started (no registration / lease).
+    expect(probe.calls.length).toBeGreaterThanOrEqual(1);
+    expect(probe.calls.every((x) => x === 'close')).toBe(true); // close() is idempotent
+    await expect(starting).rejects.toBeInstanceOf(ClosedError);
+    expect(probe.calls).not.toContain('start');
+    expect(c.peers()).toEqual([]);
+  });
+
+  it('close while binding: the membership factory is never called', async () => {
+    let calls = 0;
+    const c = new Cluster({
+      self: { id: 'a' },
+      grpc: { port: 0, shutdownGraceMs: 100 },
+      membership: (self) => {
+        calls++;
+        return new ProbeMembership([self]);
+      },
+    });
+    const starting = c.start();
+    starting.catch(() => {});
+    await c.close();
+    await expect(starting).rejects.toBeInstanceOf(ClosedError);
+    expect(calls).toBe(0);
+  });
+
   it('rebuilds the ring on every membership change and treats an empty membership as self only', async () => {
     const probe = new ProbeMembership([]);
     const c = new Cluster({ self: { id: 'a' }, grpc: { port: 0, shutdownGraceMs: 100 }, membership: probe });
