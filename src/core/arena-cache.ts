@@ -14,7 +14,9 @@ import type {
 
 const MAX_ARENA_BYTES = 0xf000_0000; // wasm32 addresses 4 GiB; leave room for header and I/O
 const DEFAULT_MAX_KEY = 1024;
-const DEFAULT_MAX_VALUE = 8 * 1024 * 1024;
+// The I/O area holds a key plus a value, so this default also sets its size: 1 MiB is ~1 B per
+// entry at a million entries, where 8 MiB would add 8.
+const DEFAULT_MAX_VALUE = 1024 * 1024;
 const BATCH_KEYS = 256;
 // Small values are copied into views of a shared pool (as Node's Buffer pool does): a fresh
 // ArrayBuffer per get costs ~4x more than the whole lookup. A retained view keeps its pool alive.

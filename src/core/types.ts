@@ -22,7 +22,7 @@ export interface ArenaCacheOptions {
   ttl?: number;
   /** Longest key in bytes. Default 1024. */
   maxKeyBytes?: number;
-  /** Largest value in bytes; capped by what one segment can hold. Default min(segment capacity, 8 MiB). */
+  /** Largest value in bytes; capped by what one segment can hold. Default min(segment capacity, 1 MiB); it also sizes each thread's I/O area. */
   maxValueBytes?: number;
   /** Called for every entry the cache evicts or expires (not for delete/clear/replace). */
   onEvict?: (key: Uint8Array, value: Uint8Array, reason: EvictReason) => void;
