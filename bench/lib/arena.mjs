@@ -15,12 +15,15 @@ async function tryImport(rel) {
 }
 
 /**
- * `{ ok: true, ArenaCache, from }` or `{ ok: false, reason }`. Tries dist/index.js (the package
- * entry) and then dist/core/index.js (in case another layer does not load yet).
+ * `{ ok: true, ArenaCache, from }` or `{ ok: false, reason }`. Tries the package's `./core` entry
+ * (dist/core/index.js: what an application that only needs the cache imports) and then the root
+ * entry dist/index.js. The root entry also loads gRPC, etcd and protobuf modules, whose heap makes
+ * every full GC of the process about twice as long; the core section measures the cache, so it
+ * prefers the core entry (the results name the entry used).
  */
 export async function loadArenaCache() {
   const reasons = [];
-  for (const rel of ['index.js', 'core/index.js']) {
+  for (const rel of ['core/index.js', 'index.js']) {
     const { mod, err } = await tryImport(rel);
     if (err) {
       reasons.push(err);
