@@ -54,8 +54,9 @@ export function serveHelp(): string {
     '',
     'Exit status: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 if the node failed to start or a',
     'second signal cut the shutdown short, 2 for bad options or configuration.',
-    'Groups with their own budgets, TTLs and origins, and etcd TLS/auth, go in the config file',
-    '(see docs/node.md).',
+    'Groups with their own budgets, TTLs and origins go in the config file (see docs/node.md).',
+    'Relative file paths in flags and environment variables are resolved against the current',
+    'directory; in the config file, against the file\'s directory.',
     '',
   );
   return lines.join('\n');
@@ -66,7 +67,7 @@ async function serve(argv: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     'print-config': { type: 'boolean' },
   };
-  for (const f of SERVE_FLAGS) options[f.name] = { type: 'string' };
+  for (const f of SERVE_FLAGS) options[f.name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -79,7 +80,10 @@ async function serve(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const flags: Record<string, string | undefined> = {};
-  for (const f of SERVE_FLAGS) flags[f.name] = values[f.name] as string | undefined;
+  for (const f of SERVE_FLAGS) {
+    const v = values[f.name];
+    flags[f.name] = typeof v === 'boolean' ? String(v) : v;
+  }
 
   let config;
   try {

@@ -1,14 +1,15 @@
 /**
  * Configuration of a node: defaults ← config file (JSON or YAML) ← environment (ARENACACHE_*) ←
  * command-line flags. Every flag has an environment variable; the file can hold everything the
- * flags can and more (several groups, etcd TLS/auth).
+ * flags can and more (several groups, etcd timeouts, inline etcd PEM).
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
 import type { EtcdDiscoveryConfig } from '../discovery/config.js';
+import type { TlsConfig } from '../transport/tls.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -52,7 +53,8 @@ export interface GroupConfig {
 export interface NodeConfig {
   /** Node id; default `<advertiseHost>:<grpcPort>` (or `<hostname>-<pid>` with an ephemeral port). */
   id?: string;
-  grpc: { host: string; port: number };
+  /** Peer gRPC. `tls`: TLS / mutual TLS between nodes (one certificate per node, server and client). */
+  grpc: { host: string; port: number; tls?: TlsConfig };
   http: { host: string; port: number; authToken?: string };
   /** Host others dial (gRPC and HTTP addresses published in membership). Default: the bind host (hostname if 0.0.0.0/::). */
   advertiseHost?: string;
@@ -72,7 +74,7 @@ export interface NodeConfig {
 
 // ----------------------------------------------------------------------------- flags
 
-type Kind = 'string' | 'int' | 'port' | 'bytes' | 'duration' | 'list' | 'level';
+type Kind = 'string' | 'int' | 'port' | 'bytes' | 'duration' | 'list' | 'level' | 'bool' | 'file';
 
 export interface FlagSpec {
   name: string;
@@ -103,7 +105,7 @@ export const DEFAULTS = {
 } as const;
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
-  { name: 'config', kind: 'string', path: '', placeholder: 'FILE', help: 'JSON or YAML config file (groups, etcd TLS/auth, ...); flags and env override it' },
+  { name: 'config', kind: 'string', path: '', placeholder: 'FILE', help: 'JSON or YAML config file (several groups, any setting); flags and env override it' },
   { name: 'id', kind: 'string', path: 'id', placeholder: 'ID', help: 'node id, unique in the cluster (default <advertise-host>:<grpc-port>)' },
   { name: 'grpc-host', kind: 'string', path: 'grpc.host', default: DEFAULTS.grpcHost, placeholder: 'HOST', help: 'interface the peer gRPC server binds' },
   { name: 'grpc-port', kind: 'port', path: 'grpc.port', default: String(DEFAULTS.grpcPort), placeholder: 'PORT', help: 'peer gRPC port (0 = any free port)' },
@@ -111,16 +113,26 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'http-port', kind: 'port', path: 'http.port', default: String(DEFAULTS.httpPort), placeholder: 'PORT', help: 'HTTP API port (0 = any free port)' },
   { name: 'advertise-host', kind: 'string', path: 'advertiseHost', placeholder: 'HOST', help: 'host peers dial (default: the bind host; the hostname when binding 0.0.0.0)' },
   { name: 'peers', kind: 'list', path: 'peers', placeholder: 'LIST', help: 'static membership: comma-separated id=host:port or host:port (self is added)' },
+  { name: 'tls-cert', kind: 'file', path: 'grpc.tls.certFile', placeholder: 'FILE', help: 'peer gRPC over TLS: this node\'s PEM certificate (server and client; SAN = the host peers dial)' },
+  { name: 'tls-key', kind: 'file', path: 'grpc.tls.keyFile', placeholder: 'FILE', help: 'PEM private key of --tls-cert' },
+  { name: 'tls-ca', kind: 'file', path: 'grpc.tls.caFile', placeholder: 'FILE', help: 'PEM CA bundle that signed the peers\' certificates (default: the system roots)' },
+  { name: 'tls-mutual', kind: 'bool', path: 'grpc.tls.mutual', placeholder: '', help: 'mutual TLS: peers must present a certificate signed by --tls-ca (env: true/false)' },
+  { name: 'tls-server-name', kind: 'string', path: 'grpc.tls.serverName', placeholder: 'NAME', help: 'name to verify in peers\' certificates instead of the host they are dialed at' },
   { name: 'etcd', kind: 'list', path: 'etcd.endpoints', placeholder: 'URLS', help: 'etcd endpoints (comma-separated): register and discover through etcd' },
   { name: 'etcd-prefix', kind: 'string', path: 'etcd.prefix', default: DEFAULTS.etcdPrefix, placeholder: 'PREFIX', help: 'etcd key prefix' },
   { name: 'etcd-service', kind: 'string', path: 'etcd.service', default: DEFAULTS.etcdService, placeholder: 'NAME', help: 'cluster name: nodes only see nodes of the same service' },
   { name: 'etcd-lease-ttl', kind: 'int', path: 'etcd.leaseTtlSeconds', default: String(DEFAULTS.etcdLeaseTtl), placeholder: 'SECONDS', help: 'lease TTL: a crashed node leaves the ring after about this long (>= 2)' },
+  { name: 'etcd-ca', kind: 'file', path: 'etcd.tls.caFile', placeholder: 'FILE', help: 'etcd over TLS: PEM CA bundle of the etcd servers (endpoints default to https://)' },
+  { name: 'etcd-cert', kind: 'file', path: 'etcd.tls.certFile', placeholder: 'FILE', help: 'etcd client certificate (PEM), for etcd --client-cert-auth; with --etcd-key' },
+  { name: 'etcd-key', kind: 'file', path: 'etcd.tls.keyFile', placeholder: 'FILE', help: 'PEM private key of --etcd-cert' },
+  { name: 'etcd-user', kind: 'string', path: 'etcd.username', placeholder: 'NAME', help: 'etcd user (needs readwrite on the prefix); with --etcd-password-file' },
+  { name: 'etcd-password-file', kind: 'file', path: 'etcd.passwordFile', placeholder: 'FILE', help: 'file holding the etcd user\'s password (trailing newline ignored)' },
   { name: 'max-bytes', kind: 'bytes', path: 'group.maxBytes', default: '64MiB', placeholder: 'SIZE', help: 'byte budget of the default group' },
   { name: 'ttl', kind: 'duration', path: 'group.ttl', default: '0', placeholder: 'DURATION', help: 'TTL of values in the default group (0 = none)' },
   { name: 'not-found-ttl', kind: 'duration', path: 'group.notFoundTtl', default: '1s', placeholder: 'DURATION', help: 'how long the default group caches "not found" from its origin (0 with no origin)' },
   { name: 'load-timeout', kind: 'duration', path: 'group.loadTimeout', default: '5s', placeholder: 'DURATION', help: 'origin deadline of the default group (504 past it)' },
   { name: 'origin', kind: 'string', path: 'group.origin', default: 'none', placeholder: 'ORIGIN', help: 'origin of the default group: none | http(s)://host/{key} | dir:PATH | module:FILE' },
-  { name: 'max-value-bytes', kind: 'bytes', path: 'maxValueBytes', default: '8MiB', placeholder: 'SIZE', help: 'largest value any group accepts (413 above it)' },
+  { name: 'max-value-bytes', kind: 'bytes', path: 'maxValueBytes', default: '8MiB', placeholder: 'SIZE', help: 'largest value any group accepts (413 above it); lower for a group whose cache segment holds less' },
   { name: 'auth-token', kind: 'string', path: 'http.authToken', placeholder: 'TOKEN', help: 'require "Authorization: Bearer TOKEN" for PUT and DELETE' },
   { name: 'shutdown-timeout', kind: 'duration', path: 'shutdownTimeout', default: '10s', placeholder: 'DURATION', help: 'bound on a graceful shutdown (in-flight requests)' },
   { name: 'drain-delay', kind: 'duration', path: 'drainDelay', default: '0', placeholder: 'DURATION', help: 'on shutdown, keep accepting requests this long after readyz turns 503 (for load balancers)' },
@@ -197,8 +209,14 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function parseValue(kind: Kind, v: unknown, what: string): unknown {
   switch (kind) {
     case 'string':
+    case 'file':
       if (typeof v !== 'string') throw new ConfigError(`${what}: expected a string`);
       return v;
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      if (typeof v === 'string' && /^(true|1|yes|on)$/i.test(v.trim())) return true;
+      if (typeof v === 'string' && /^(false|0|no|off)$/i.test(v.trim())) return false;
+      throw new ConfigError(`${what}: expected true or false, got ${JSON.stringify(v)}`);
     case 'int':
       return parseInt10(v, what, 0, Number.MAX_SAFE_INTEGER);
     case 'port':
@@ -271,6 +289,7 @@ function setPath(obj: Raw, path: string, value: unknown): void {
 }
 
 const TOP_KEYS = new Set(['id', 'grpc', 'http', 'advertiseHost', 'peers', 'etcd', 'maxValueBytes', 'shutdownTimeout', 'drainDelay', 'logLevel', 'groups', 'defaultGroup']);
+const TLS_KEYS = new Set(['caFile', 'certFile', 'keyFile', 'mutual', 'serverName']);
 const GROUP_KEYS = new Set(['name', 'maxBytes', 'ttl', 'notFoundTtl', 'loadTimeout', 'maxKeyBytes', 'maxValueBytes', 'hotCacheFraction', 'fallbackToLocalLoad', 'origin']);
 
 export interface ConfigSources {
@@ -302,7 +321,8 @@ export function loadConfig(src: ConfigSources): NodeConfig {
     const v = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
     if (v === undefined) continue;
     const what = fromFlag !== undefined ? `--${f.name}` : envName(f.name);
-    const parsed = f.name === 'origin' ? parseOriginSpec(v, what) : parseValue(f.kind, v, what);
+    let parsed = f.name === 'origin' ? parseOriginSpec(v, what) : parseValue(f.kind, v, what);
+    if (f.kind === 'file') parsed = resolve(cwd, parsed as string); // flag/env paths: relative to cwd
     setPath(overrides, f.path, parsed);
   }
 
@@ -345,6 +365,51 @@ export function loadConfig(src: ConfigSources): NodeConfig {
   }
   if (cfg.maxValueBytes < 1) throw new ConfigError('maxValueBytes must be at least 1');
 
+  /** A file path: a flag/env value (already resolved against cwd), else the file's (against its directory). */
+  const pickFile = (path: string): string | undefined => {
+    const o = getPath(overrides, path);
+    if (o !== undefined) return o as string;
+    const fv = getPath(file, path);
+    if (fv === undefined || fv === null) return undefined;
+    return resolve(baseDir, parseValue('file', fv, `config file ${path}`) as string);
+  };
+
+  // Peer gRPC TLS: flags/env/file grpc.tls.
+  const fileGrpc = file.grpc;
+  if (fileGrpc !== undefined && fileGrpc !== null && !isObject(fileGrpc)) throw new ConfigError('config file grpc: expected an object');
+  const fileTls = isObject(fileGrpc) ? fileGrpc.tls : undefined;
+  if (fileTls !== undefined && fileTls !== null) {
+    if (!isObject(fileTls)) throw new ConfigError('config file grpc.tls: expected an object');
+    for (const k of Object.keys(fileTls)) {
+      if (!TLS_KEYS.has(k)) throw new ConfigError(`config file grpc.tls: unknown key ${JSON.stringify(k)} (known: ${[...TLS_KEYS].join(', ')})`);
+    }
+  }
+  const tls = {
+    certFile: pickFile('grpc.tls.certFile'),
+    keyFile: pickFile('grpc.tls.keyFile'),
+    caFile: pickFile('grpc.tls.caFile'),
+    mutual: pick('grpc.tls.mutual', 'bool', undefined) as boolean | undefined,
+    serverName: pick('grpc.tls.serverName', 'string', undefined) as string | undefined,
+  };
+  if (tls.certFile || tls.keyFile || tls.caFile || tls.mutual === true || tls.serverName) {
+    if (!tls.certFile || !tls.keyFile) {
+      throw new ConfigError('peer TLS needs both a certificate and its key (--tls-cert and --tls-key, or grpc.tls.certFile/keyFile)');
+    }
+    if (tls.mutual && !tls.caFile) {
+      throw new ConfigError('mutual TLS (--tls-mutual) needs --tls-ca: the CA that verifies the peers\' certificates');
+    }
+    for (const [what, f] of [['--tls-cert', tls.certFile], ['--tls-key', tls.keyFile], ['--tls-ca', tls.caFile]] as const) {
+      if (f) checkReadable(f, what);
+    }
+    cfg.grpc.tls = {
+      certFile: tls.certFile,
+      keyFile: tls.keyFile,
+      ...(tls.caFile ? { caFile: tls.caFile } : {}),
+      mutual: tls.mutual === true,
+      ...(tls.serverName ? { serverName: tls.serverName } : {}),
+    };
+  }
+
   // etcd: the file's whole section (TLS, auth, timeouts) + endpoints/prefix/service/ttl overrides.
   const fileEtcd = file.etcd;
   if (fileEtcd !== undefined && fileEtcd !== null && !isObject(fileEtcd)) throw new ConfigError('config file etcd: expected an object');
@@ -361,13 +426,42 @@ export function loadConfig(src: ConfigSources): NodeConfig {
       service,
       leaseTtlSeconds: ttl,
     };
-    // TLS / password files are relative to the config file.
-    if (etcd.tls) {
-      const t = { ...etcd.tls };
-      for (const k of ['caFile', 'certFile', 'keyFile'] as const) if (t[k]) t[k] = resolve(baseDir, t[k]!);
+    // TLS / password files: the file's are relative to the config file, the flags' to cwd. A flag
+    // replaces the file's file path or inline PEM / password.
+    const fileEtcdTls = (fileEtcd as Raw | undefined)?.tls;
+    if (fileEtcdTls !== undefined && fileEtcdTls !== null && !isObject(fileEtcdTls)) throw new ConfigError('config file etcd.tls: expected an object');
+    const t: NonNullable<EtcdDiscoveryConfig['tls']> = { ...((fileEtcdTls as Raw | undefined) ?? {}) };
+    for (const [k, inline] of [['caFile', 'ca'], ['certFile', 'cert'], ['keyFile', 'key']] as const) {
+      const f = pickFile(`etcd.tls.${k}`);
+      if (f === undefined) continue;
+      t[k] = f;
+      if (getPath(overrides, `etcd.tls.${k}`) !== undefined) delete t[inline];
+    }
+    delete etcd.tls;
+    if (Object.keys(t).length > 0) {
+      if (!t.ca && !t.caFile) throw new ConfigError('etcd TLS needs the CA of the etcd servers (--etcd-ca, or etcd.tls.caFile / ca)');
+      if (!(t.cert || t.certFile) !== !(t.key || t.keyFile)) {
+        throw new ConfigError('etcd TLS client authentication needs both a certificate and its key (--etcd-cert and --etcd-key)');
+      }
+      if (t.caFile) checkReadable(t.caFile, '--etcd-ca');
+      if (t.certFile) checkReadable(t.certFile, '--etcd-cert');
+      if (t.keyFile) checkReadable(t.keyFile, '--etcd-key');
       etcd.tls = t;
     }
-    if (etcd.passwordFile) etcd.passwordFile = resolve(baseDir, etcd.passwordFile);
+    const user = pick('etcd.username', 'string', undefined) as string | undefined;
+    if (user !== undefined) etcd.username = user;
+    const passwordFile = pickFile('etcd.passwordFile');
+    if (passwordFile !== undefined) {
+      etcd.passwordFile = passwordFile;
+      if (getPath(overrides, 'etcd.passwordFile') !== undefined) delete etcd.password;
+      checkReadable(passwordFile, '--etcd-password-file');
+    }
+    if (etcd.username !== undefined && etcd.password === undefined && etcd.passwordFile === undefined) {
+      throw new ConfigError('etcd user given without a password (--etcd-password-file, or etcd.password / passwordFile)');
+    }
+    if (etcd.username === undefined && (etcd.password !== undefined || etcd.passwordFile !== undefined)) {
+      throw new ConfigError('etcd password given without a user (--etcd-user, or etcd.username)');
+    }
     cfg.etcd = etcd;
   }
 
@@ -489,6 +583,14 @@ function parseOriginObject(o: Raw, at: string): OriginConfig {
       return { type: 'module', path: o.path, ...(o.options !== undefined ? { options: o.options } : {}) };
     default:
       throw new ConfigError(`${at}: type must be none, http, dir or module`);
+  }
+}
+
+function checkReadable(path: string, what: string): void {
+  try {
+    accessSync(path, fsConstants.R_OK);
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

@@ -141,6 +141,7 @@ export class NodeServer {
         host: cfg.grpc.host,
         port: cfg.grpc.port,
         advertiseHost: adv,
+        ...(cfg.grpc.tls ? { tls: cfg.grpc.tls } : {}),
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
       },
       maxValueBytes: cfg.maxValueBytes,

@@ -86,11 +86,41 @@ describe('configuration', () => {
     expect(r.stderr).toContain('unknown key "colour"');
   });
 
+  it('peer TLS and etcd TLS/auth from flags and env: paths resolved, incomplete settings exit 2', async () => {
+    const f = (name: string) => tmp.write(name, 'x');
+    const [cert, key, ca, pw] = [f('n.crt'), f('n.key'), f('ca.crt'), f('pw')];
+    const r = await runCli(
+      ['serve', '--print-config', '--tls-cert', cert, '--tls-key', key, '--tls-mutual', '--etcd', 'http://127.0.0.1:1',
+        '--etcd-ca', ca, '--etcd-cert', cert, '--etcd-key', key, '--etcd-user', 'node', '--etcd-password-file', pw],
+      { env: { ARENACACHE_TLS_CA: ca, ARENACACHE_TLS_SERVER_NAME: 'localhost' } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout.toString()) as Record<string, any>;
+    expect(c.grpc.tls).toEqual({ certFile: cert, keyFile: key, caFile: ca, mutual: true, serverName: 'localhost' });
+    expect(c.etcd).toMatchObject({ tls: { caFile: ca, certFile: cert, keyFile: key }, username: 'node', passwordFile: pw });
+    // In the config file, relative paths are relative to the file.
+    const file = tmp.write('tls.yaml', 'grpc:\n  tls: { certFile: n.crt, keyFile: n.key, caFile: ca.crt, mutual: true }\n');
+    const fromFile = JSON.parse((await runCli(['serve', '--print-config', '--config', file])).stdout.toString());
+    expect(fromFile.grpc.tls).toEqual({ certFile: cert, keyFile: key, caFile: ca, mutual: true });
+    const bad: Array<[string[], string]> = [
+      [['--tls-mutual', '--tls-ca', ca], 'needs both a certificate and its key'],
+      [['--tls-cert', cert, '--tls-key', key, '--tls-mutual'], 'needs --tls-ca'],
+      [['--tls-cert', cert, '--tls-key', `${key}.missing`], 'cannot read'],
+      [['--etcd', 'http://127.0.0.1:1', '--etcd-user', 'node'], 'without a password'],
+      [['--etcd', 'http://127.0.0.1:1', '--etcd-ca', ca, '--etcd-cert', cert], 'both a certificate and its key'],
+    ];
+    for (const [args, message] of bad) {
+      const b = await runCli(['serve', '--print-config', ...args]);
+      expect([b.code, b.stderr.includes(message)], `${args.join(' ')}: ${b.stderr}`).toEqual([2, true]);
+    }
+  });
+
   it('--help documents every flag with its environment variable and default', async () => {
     const r = await runCli(['serve', '--help']);
     expect(r.code).toBe(0);
     const help = r.stdout.toString();
-    for (const f of ['config', 'grpc-port', 'http-port', 'peers', 'etcd', 'max-bytes', 'origin', 'auth-token', 'shutdown-timeout', 'log-level']) {
+    for (const f of ['config', 'grpc-port', 'http-port', 'peers', 'tls-cert', 'tls-key', 'tls-ca', 'tls-mutual', 'tls-server-name', 'etcd',
+      'etcd-ca', 'etcd-cert', 'etcd-key', 'etcd-user', 'etcd-password-file', 'max-bytes', 'origin', 'auth-token', 'shutdown-timeout', 'log-level']) {
       expect(help).toContain(`--${f}`);
       expect(help).toContain(`ARENACACHE_${f.toUpperCase().replace(/-/g, '_')}`);
     }
@@ -142,6 +172,23 @@ describe('key API', () => {
       5000,
     );
     expect(await (await node.fetch(keyUrl('default', 'no-ttl'))).text()).toBe('c');
+  });
+
+  it('a 64 MiB group takes values up to what one cache segment holds: /v1/stats and the 413 name that limit', async () => {
+    const s = (await (await node.fetch('/v1/stats')).json()) as { groups: { default: { config: { maxBytes: number; maxValueBytes: number } } } };
+    const { maxBytes, maxValueBytes: limit } = s.groups.default.config;
+    expect(maxBytes).toBe(64 * 1024 * 1024);
+    // 56 MiB main cache in 16 segments of 3.5 MiB (a bit less after its index): an entry (value +
+    // tag byte + key + header) must fit one.
+    expect(limit).toBeLessThan(3.5 * 1024 * 1024);
+    expect(limit).toBeGreaterThan(3 * 1024 * 1024);
+    const path = keyUrl('default', 'largest');
+    expect((await put(path, new Uint8Array(limit))).status).toBe(204);
+    expect((await node.fetch(path, { method: 'HEAD' })).headers.get('content-length')).toBe(String(limit));
+    const over = await errorOf(await put(path, new Uint8Array(limit + 1)));
+    expect(over).toMatchObject({ status: 413, error: 'too_large' });
+    expect(over.message).toContain(`(${limit} bytes)`);
+    expect((await put(path, 'small again')).status).toBe(204);
   });
 
   it('writes need the bearer token; reads do not', async () => {

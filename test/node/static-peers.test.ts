@@ -1,10 +1,13 @@
 /**
  * `--peers`: static membership. Two CLI nodes listing each other form one ring: a value set
- * through either node is stored on its owner and read through the other.
+ * through either node is stored on its owner and read through the other. A node started before its
+ * peer holds writes for the peer's keys until the peer listens (wait-for-ready, bounded by the
+ * group's peer deadline) instead of answering 503.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { Ring, ringHash } from '../../src/cluster/index.js';
 import { freePort } from '../helpers/etcd.js';
-import { NodeProc, requireBuild, startNode, stopAll, waitFor } from './helpers.js';
+import { NodeProc, requireBuild, sleep, startNode, stopAll, waitFor } from './helpers.js';
 
 const nodes: NodeProc[] = [];
 afterAll(() => stopAll(nodes));
@@ -46,5 +49,28 @@ describe('static membership', () => {
     expect((sources.get('main') ?? 0) + (sources.get('peer') ?? 0)).toBe(20);
     const stats = (await (await a.fetch('/v1/stats')).json()) as { groups: { default: { servedKeys: number } } };
     expect(stats.groups.default.servedKeys).toBe(sources.get('peer'));
+  });
+
+  it('a node started before its peer holds a write for a key the peer owns until the peer is up', async () => {
+    requireBuild();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const peers = `a=127.0.0.1:${pa},b=127.0.0.1:${pb}`;
+    // loadTimeout 10 s → the writes' peer deadline is 11 s: room for b to start on a busy machine.
+    const common = ['--peers', peers, '--load-timeout', '10s', '--max-bytes', '4MiB'];
+    const a = await startNode(['--id', 'a', '--grpc-port', String(pa), ...common]);
+    nodes.push(a);
+    const ring = new Ring([{ id: 'a', grpcAddress: `127.0.0.1:${pa}` }, { id: 'b', grpcAddress: `127.0.0.1:${pb}` }]);
+    let key = '';
+    for (let i = 0; !key; i++) if (ring.ownerOfHash(ringHash(`early${i}`))?.id === 'b') key = `early${i}`;
+    let status = 0;
+    const put = a.fetch(`/v1/groups/default/keys/${key}`, { method: 'PUT', body: 'before b' }).then((r) => (status = r.status));
+    await sleep(300);
+    expect(status).toBe(0); // held, not answered 503
+    const b = await startNode(['--id', 'b', '--grpc-port', String(pb), ...common]);
+    nodes.push(b);
+    await put;
+    expect(status).toBe(204);
+    const onB = await b.fetch(`/v1/groups/default/keys/${key}`);
+    expect([onB.status, onB.headers.get('x-arenacache-source'), await onB.text()]).toEqual([200, 'main', 'before b']);
   });
 });
