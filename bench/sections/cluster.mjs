@@ -42,7 +42,7 @@ export async function run(ctx) {
     const cases = [];
     for (const s of cfg.sizes) {
       for (const inflight of cfg.inflight) cases.push({ size: s.size, keyCount: s.keyCount, inflight, autoPipelining: false });
-      cases.push({ size: s.size, keyCount: s.keyCount, inflight: 64, autoPipelining: true });
+      if (!ctx.quick) cases.push({ size: s.size, keyCount: s.keyCount, inflight: 64, autoPipelining: true });
     }
     const out = await runChild(REDIS_CHILD, { port: redis.port, cases, durationMs: cfg.durationMs, reps: cfg.reps, warmup: cfg.warmup }, { execArgv: [], onProgress: (t) => ctx.progress(t), timeoutMs: 300_000 });
     await redis.stop();
@@ -69,7 +69,7 @@ export async function run(ctx) {
             for (let r = 0; r < cfg.warmup + cfg.reps; r++) {
               ctx.progress(`${s.label} ${m.id}, ${inflight} in flight: ${r < cfg.warmup ? 'warm-up' : `rep ${r - cfg.warmup + 1}/${cfg.reps}`}`);
               // the warm-up also makes the owners load every key once (later reps read their caches)
-              const dur = r < cfg.warmup ? Math.max(cfg.durationMs, 300) : cfg.durationMs;
+              const dur = r < cfg.warmup ? Math.max(cfg.durationMs, 250) : cfg.durationMs;
               const res = await a.call({ cmd: 'fetch', cluster: m.cluster, group: s.group, inflight, durationMs: dur, keyCount: s.keyCount }, 'fetched', 120_000);
               if (r >= cfg.warmup) runs.push(res.data);
             }

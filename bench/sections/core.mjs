@@ -24,7 +24,7 @@ export function config(quick) {
     warmup: 1,
     seed: 20240601,
     batch: 100,
-    mixFactor: quick ? 4 : 1, // 90/10 ops = mixFactor × entries
+    mixFactor: quick ? 2 : 1, // 90/10 ops = mixFactor × entries
     zipf: { theta: 0.99, capacityFraction: 0.1, lengthFactor: 1 },
   };
 }
