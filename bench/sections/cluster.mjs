@@ -12,7 +12,7 @@ const REDIS_CHILD = fileURLToPath(new URL('./redis-child.mjs', import.meta.url))
 
 export function config(quick) {
   return {
-    durationMs: quick ? 250 : 1000,
+    durationMs: quick ? 200 : 1000,
     reps: 3,
     warmup: 1,
     inflight: [1, 64],
@@ -69,7 +69,7 @@ export async function run(ctx) {
             for (let r = 0; r < cfg.warmup + cfg.reps; r++) {
               ctx.progress(`${s.label} ${m.id}, ${inflight} in flight: ${r < cfg.warmup ? 'warm-up' : `rep ${r - cfg.warmup + 1}/${cfg.reps}`}`);
               // the warm-up also makes the owners load every key once (later reps read their caches)
-              const dur = r < cfg.warmup ? Math.max(cfg.durationMs, 250) : cfg.durationMs;
+              const dur = r < cfg.warmup ? Math.max(cfg.durationMs, 200) : cfg.durationMs;
               const res = await a.call({ cmd: 'fetch', cluster: m.cluster, group: s.group, inflight, durationMs: dur, keyCount: s.keyCount }, 'fetched', 120_000);
               if (r >= cfg.warmup) runs.push(res.data);
             }

@@ -13,8 +13,8 @@ export function config(quick) {
   return {
     shapes: quick
       ? [
-          { entries: 30_000, valueBytes: 100, label: '30k × 100 B' },
-          { entries: 5_000, valueBytes: 4096, label: '5k × 4 KB' },
+          { entries: 20_000, valueBytes: 100, label: '20k × 100 B' },
+          { entries: 4_000, valueBytes: 4096, label: '4k × 4 KB' },
         ]
       : [
           { entries: 1_000_000, valueBytes: 100, label: '1M × 100 B' },

@@ -16,9 +16,9 @@ const MODES = [
 
 export function config(quick) {
   return {
-    entries: quick ? 50_000 : 1_000_000,
+    entries: quick ? 30_000 : 1_000_000,
     valueBytes: 100,
-    ops: quick ? 200_000 : 1_000_000,
+    ops: quick ? 150_000 : 1_000_000,
     messageOps: quick ? 10_000 : 100_000,
     window: 64,
     workers: [1, 2],
