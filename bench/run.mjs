@@ -138,7 +138,7 @@ for (const name of opts.only.length ? SECTIONS.filter((s) => opts.only.includes(
 // targets: goals reported against, never asserted
 if (results.targets.length) {
   const rows = results.targets.map((t) => [t.section, t.goal, t.value, targetMark(t)]);
-  console.log('\ntargets (goals, not assertions)\n' + textTable(['section', 'goal', 'reached figure', 'status'], rows).map((l) => '  ' + l).join('\n'));
+  console.log('\ntargets (goals, not assertions)\n' + textTable(['section', 'goal', 'reached figure', 'status'], rows, { leftAll: true }).map((l) => '  ' + l).join('\n'));
   md.push('## targets (goals, not assertions)', '', ...mdTable(['section', 'goal', 'figure reached', 'status'], rows), '');
 }
 

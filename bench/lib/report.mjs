@@ -1,9 +1,9 @@
 // Tables as aligned text (console) and as Markdown (results file).
 
-export function textTable(headers, rows) {
+export function textTable(headers, rows, { leftAll = false } = {}) {
   const all = [headers, ...rows].map((r) => r.map((c) => String(c ?? '')));
   const w = headers.map((_, i) => Math.max(...all.map((r) => [...r[i]].length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  const line = (r) => r.map((c, i) => (i === 0 || leftAll ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
   return [line(all[0]), w.map((x) => '-'.repeat(x)).join('  '), ...all.slice(1).map(line)];
 }
 
