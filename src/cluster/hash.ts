@@ -52,29 +52,8 @@ export function fnv1a32(s: string): number {
   return h >>> 0;
 }
 
-/** Number of bytes in the UTF-8 encoding of `s` (lone surrogates count as 3, like U+FFFD). */
-export function utf8Length(s: string): number {
-  const n = s.length;
-  let len = n;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) {
-      len += 1;
-    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        len += 2; // 2 code units -> 4 bytes
-        i++;
-      } else {
-        len += 2;
-      }
-    } else {
-      len += 2;
-    }
-  }
-  return len;
-}
+/** Number of bytes in the UTF-8 encoding of a string: the core's implementation. */
+export { utf8Length } from '../core/codec.js';
 
 /**
  * Ring position of a key: FNV-1a of its UTF-8 bytes, then the murmur3 32-bit finalizer. FNV-1a

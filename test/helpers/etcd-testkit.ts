@@ -5,28 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { NodeInfo } from '../../src/cluster/membership.js';
 import { EtcdMembership, type EtcdMembershipOptions, type MembershipEvent } from '../../src/discovery/index.js';
 import { CHILD_SCRIPT } from './etcd-node-build.js';
+import { sleep, waitFor } from './wait.js';
+export { sleep, waitFor };
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Poll `cond` every 20 ms until it is true; throw (with `what` and the last `detail()`) if it is
- * not true within `timeoutMs`. Returns the elapsed ms. A correctness bound, not a benchmark.
- */
-export async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  detail?: () => unknown,
-): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${detail ? `\nlast state: ${JSON.stringify(detail())}` : ''}`);
-    }
-    await sleep(20);
-  }
-}
 
 export const ids = (ms: readonly NodeInfo[]) => ms.map((m) => m.id);
 

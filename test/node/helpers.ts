@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitFor } from '../helpers/wait.js';
+export { sleep, waitFor };
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(REPO, 'dist/node/cli.js');
@@ -26,25 +28,6 @@ export function requireBuild(): void {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Poll `cond` until true; throw with `what` (and `detail()`) past `timeoutMs`. Returns elapsed ms. */
-export async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  detail?: () => unknown,
-): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) {
-      const d = detail ? `\nlast state: ${JSON.stringify(await detail())}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${d}`);
-    }
-    await sleep(20);
-  }
-}
 
 export interface LogLine {
   level: string;

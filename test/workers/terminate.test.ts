@@ -86,7 +86,7 @@ describe('a worker terminated inside a core call', () => {
         // The victim's slot is free again, the lock word is clear, and the segment works.
         expect(view.lockWord(seg)).toBe(0);
         // (The watchdog may still be between its recovery and freeing the slot.)
-        await until(() => Atomics.load(view.i32, view.slotAddress(slot) >> 2) === 0, 5_000, 'the slot to be free');
+        await until(() => Atomics.load(view.i32 as Int32Array, view.slotAddress(slot) >> 2) === 0, 5_000, 'the slot to be free');
         cache.set('K', 'again');
         expect(new TextDecoder().decode(cache.get('K'))).toBe('again');
       } finally {
