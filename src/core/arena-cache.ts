@@ -21,7 +21,7 @@ const BATCH_KEYS = 256;
 // Small values are copied into views of a shared pool (as Node's Buffer pool does): a fresh
 // ArrayBuffer per get costs ~4x more than the whole lookup. A retained view keeps its pool alive.
 const POOL_BYTES = 64 * 1024;
-const POOLED_MAX = 1024;
+const POOLED_MAX = 4096;
 
 /**
  * What a thread needs to attach to a shared arena: the compiled core and its shared memory. Both
@@ -346,6 +346,26 @@ export class ArenaCache implements ByteCache {
     if (r >= 0) return this.copyOut(this.io, r);
     if (this.log !== 0) this.drainAndDeliver();
     if (r === Status.NOT_FOUND) return undefined;
+    throw this.failure(r, klen, 0);
+  }
+
+  /**
+   * Copies the value of `key` into `target` at `offset` without allocating, promoting the entry
+   * as get does. Returns the value's length, or -1 if absent. Throws RangeError (after the lookup
+   * counted as a hit) when the value does not fit in `target`; the message names the size needed.
+   */
+  getInto(key: Key, target: Uint8Array, offset = 0): number {
+    const klen = this.writeKey(key);
+    const r = this.ex.get(this.slot, klen, this.now());
+    if (r >= 0) {
+      if (offset + r > target.length) {
+        throw new RangeError(`getInto: the value is ${r} bytes; the target has ${target.length - offset} from offset ${offset}`);
+      }
+      target.set(this.u8.subarray(this.io, this.io + r), offset);
+      return r;
+    }
+    if (this.log !== 0) this.drainAndDeliver();
+    if (r === Status.NOT_FOUND) return -1;
     throw this.failure(r, klen, 0);
   }
 

@@ -33,6 +33,20 @@ describe('Map-like operations', () => {
     c.checkIntegrity();
   });
 
+  it('getInto copies into the caller's buffer without allocating and promotes like get', async () => {
+    const c = await small();
+    c.set('k', 'value');
+    const buf = new Uint8Array(16).fill(0xee);
+    expect(c.getInto('k', buf, 2)).toBe(5);
+    expect(text(buf.subarray(2, 7))).toBe('value');
+    expect(buf[1]).toBe(0xee);
+    expect(buf[7]).toBe(0xee);
+    expect(c.getInto('missing', buf)).toBe(-1);
+    expect(() => c.getInto('k', new Uint8Array(4))).toThrow(/the value is 5 bytes; the target has 4/);
+    expect(c.stats().hits).toBe(2);
+    expect(c.stats().misses).toBe(1);
+  });
+
   it('string and byte keys with the same UTF-8 bytes are the same key', async () => {
     const c = await small();
     c.set('héllo ✓ 🎉', 'x');
