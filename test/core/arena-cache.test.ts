@@ -33,7 +33,7 @@ describe('Map-like operations', () => {
     c.checkIntegrity();
   });
 
-  it('getInto copies into the caller's buffer without allocating and promotes like get', async () => {
+  it('getInto copies into a caller buffer without allocating and promotes like get', async () => {
     const c = await small();
     c.set('k', 'value');
     const buf = new Uint8Array(16).fill(0xee);
