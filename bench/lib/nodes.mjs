@@ -55,8 +55,15 @@ class NodeProc {
     });
   }
   call(msg, type, timeoutMs) {
+    if (this.exited || !this.child.connected) return Promise.reject(new Error(`node ${this.id} is gone: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`));
     const p = this.wait(type, timeoutMs);
-    this.child.send(msg);
+    // A child that dies between the check and the write reports EPIPE here: reject, don't crash.
+    this.child.send(msg, (err) => {
+      if (err) {
+        const i = this.waiters.findIndex((w) => w.type === type);
+        if (i >= 0) this.waiters.splice(i, 1)[0].reject(err);
+      }
+    });
     return p;
   }
   async close() {
