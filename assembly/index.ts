@@ -189,21 +189,31 @@ export function release_slot(slot: u32, tag: u32, by: u32): i32 {
   return recovered;
 }
 
+// @ts-ignore: decorator
+@inline function badSlot(slot: u32): bool {
+  // One compare per call keeps a host's wrong slot from writing into another thread's I/O area.
+  return slot >= hdr32(H_THREADS);
+}
+
 /** bit 0: the thread may block in atomic.wait; bits 1-2: eviction log (0 off, 1 keys, 2 keys+values). */
 export function set_flags(slot: u32, flags: u32): void {
+  if (badSlot(slot)) return;
   store<u32>(slotPtr(slot) + SL_FLAGS, flags);
 }
 
 export function io_ptr(slot: u32): usize {
+  if (badSlot(slot)) return 0;
   return ioPtr(slot);
 }
 
 export function log_ptr(slot: u32): usize {
+  if (badSlot(slot)) return 0;
   return logPtr(slot);
 }
 
 /** FNV-1a of the first `len` bytes of the slot's I/O area. */
 export function hash(slot: u32, len: u32): u32 {
+  if (badSlot(slot)) return 0;
   return fnv1a(ioPtr(slot), <usize>len);
 }
 
@@ -226,6 +236,7 @@ export function hash(slot: u32, len: u32): u32 {
  * Returns OK, E_KEY_TOO_LONG, E_TOO_LARGE (refused and counted) or E_LOG_FULL (drain and retry).
  */
 export function set(slot: u32, klen: u32, vlen: u32, ttl: f64, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
   const io = ioPtr(slot);
   const h = fnv1a(io, <usize>klen);
@@ -247,6 +258,7 @@ export function peek(slot: u32, klen: u32, now: f64): i32 {
 }
 
 function read(slot: u32, klen: u32, now: f64, counted: bool): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
   const io = ioPtr(slot);
   const h = fnv1a(io, <usize>klen);
@@ -270,6 +282,7 @@ function read(slot: u32, klen: u32, now: f64, counted: bool): i32 {
 
 /** 1 if io[0, klen) is present and not expired, else 0. Neither promotes nor counts. */
 export function has(slot: u32, klen: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
   const io = ioPtr(slot);
   const h = fnv1a(io, <usize>klen);
@@ -282,6 +295,7 @@ export function has(slot: u32, klen: u32, now: f64): i32 {
 
 /** Deletes io[0, klen). Returns 1 if a live entry was deleted, 0 if there was none. */
 export function remove(slot: u32, klen: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
   const io = ioPtr(slot);
   const h = fnv1a(io, <usize>klen);
@@ -298,6 +312,7 @@ export function remove(slot: u32, klen: u32, now: f64): i32 {
 
 /** Drops every entry, one segment at a time; counters are kept. */
 export function clear(slot: u32): void {
+  if (badSlot(slot)) return;
   const n = hdr32(H_SEGMENTS);
   for (let i: u32 = 0; i < n; i++) {
     const seg = segPtr(i);
@@ -312,6 +327,7 @@ export function clear(slot: u32): void {
  * lock. Returns the number expired. Stops early if the eviction log fills up.
  */
 export function sweep(slot: u32, segIndex: u32, maxSteps: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (segIndex >= hdr32(H_SEGMENTS)) return E_BAD_ARG;
   const seg = segPtr(segIndex);
   lockSegment(seg, slot);
@@ -326,6 +342,7 @@ export function sweep(slot: u32, segIndex: u32, maxSteps: u32, now: f64): i32 {
  * `start`. Returns the index one past the last key processed (< n when the output area is full).
  */
 export function get_many(slot: u32, n: u32, start: u32, keysOff: u32, outOff: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   const io = ioPtr(slot);
   const limit = io + <usize>hdr32(H_IO_BYTES);
   const maxKey = hdr32(H_MAX_KEY);
@@ -373,6 +390,7 @@ export function get_many(slot: u32, n: u32, start: u32, keysOff: u32, outOff: u3
  * with that start).
  */
 export function set_many(slot: u32, n: u32, start: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   const io = ioPtr(slot);
   const maxKey = hdr32(H_MAX_KEY);
   let r = io;
@@ -401,6 +419,7 @@ export function set_many(slot: u32, n: u32, start: u32, now: f64): i32 {
 
 /** Copies a snapshot of segment `segIndex`'s header (SEG_STATS_SIZE bytes) to the slot's io. */
 export function stats(slot: u32, segIndex: u32): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (segIndex >= hdr32(H_SEGMENTS)) return E_BAD_ARG;
   const seg = segPtr(segIndex);
   lockSegment(seg, slot);
@@ -427,6 +446,7 @@ export function used(): u32 {
 
 /** Walks segment `segIndex` and checks every invariant; 0 if sound, else a negative code. */
 export function check(slot: u32, segIndex: u32): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
   if (segIndex >= hdr32(H_SEGMENTS)) return E_BAD_ARG;
   const seg = segPtr(segIndex);
   lockSegment(seg, slot);

@@ -110,6 +110,29 @@ describe('core ABI', () => {
     for (let s = 0; s < 4; s++) expect(ex.check(0, s)).toBe(0);
   });
 
+  it('refuses a thread slot that does not exist instead of writing elsewhere', async () => {
+    const ex = await core();
+    ex.init(64 * 1024, 4, 1, 8, 1000, 0, 0);
+    const before = new Uint8Array(ex.memory.buffer).slice();
+    for (const slot of [1, 7, 0xffffffff]) {
+      expect(ex.set(slot, 1, 1, 0, 0)).toBe(Status.BAD_ARG);
+      expect(ex.get(slot, 1, 0)).toBe(Status.BAD_ARG);
+      expect(ex.peek(slot, 1, 0)).toBe(Status.BAD_ARG);
+      expect(ex.has(slot, 1, 0)).toBe(Status.BAD_ARG);
+      expect(ex.remove(slot, 1, 0)).toBe(Status.BAD_ARG);
+      expect(ex.get_many(slot, 1, 0, 4, 8, 0)).toBe(Status.BAD_ARG);
+      expect(ex.set_many(slot, 1, 0, 0)).toBe(Status.BAD_ARG);
+      expect(ex.stats(slot, 0)).toBe(Status.BAD_ARG);
+      expect(ex.sweep(slot, 0, 10, 0)).toBe(Status.BAD_ARG);
+      expect(ex.check(slot, 0)).toBe(Status.BAD_ARG);
+      expect(ex.io_ptr(slot)).toBe(0);
+      expect(ex.log_ptr(slot)).toBe(0);
+      ex.clear(slot);
+      ex.set_flags(slot, 7);
+    }
+    expect(new Uint8Array(ex.memory.buffer)).toEqual(before);
+  });
+
   for (const flavor of ['release', 'shared'] as const) {
     it(`the ${flavor} module keeps no state outside linear memory`, () => {
       const bytes = defaultModuleBytes(flavor);
