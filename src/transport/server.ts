@@ -14,6 +14,7 @@ import {
   InvalidArgumentError,
 } from '../cluster/errors.js';
 import { checkGroupName, checkTtl } from '../cluster/validate.js';
+import { NOT_FOUND } from '../cluster/types.js';
 import {
   ERROR_KIND_KEY,
   isMalformed,
@@ -42,6 +43,12 @@ export interface ServedGroup {
   checkValue(value: Uint8Array): void;
   /** Answer locally: caches, then this node's loader. undefined = not found. */
   serveGet(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Optional synchronous cache answer: bytes, NOT_FOUND, or undefined when the key needs
+   * serveLoad (or serveGet, if the group is not serving yet).
+   */
+  serveCached?(key: string): Uint8Array | typeof NOT_FOUND | undefined;
+  serveLoad?(key: string): Promise<Uint8Array | undefined>;
   /** Store as owner, then invalidate on every other node. */
   serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void>;
   /** Delete as owner, then invalidate on every other node. Returns how many existed here. */
@@ -229,11 +236,23 @@ export class PeerServer {
       return this.fail(cb, err);
     }
     this.counters.getMany.keys += keys.length;
-    const pending: Promise<GetManyItem>[] = new Array(keys.length);
+    // Cached keys are answered synchronously; only keys that need a load cost a promise.
+    const answers: (GetManyItem | Promise<GetManyItem>)[] = new Array(keys.length);
+    let waiting = false;
     for (let i = 0; i < keys.length; i++) {
-      pending[i] = group.serveGet(keys[i]!).then(foundItem, errorItem);
+      const key = keys[i]!;
+      const cached = group.serveCached?.(key);
+      if (cached === NOT_FOUND) {
+        answers[i] = NOT_FOUND_ITEM;
+      } else if (cached !== undefined) {
+        answers[i] = { status: 'FOUND', value: cached };
+      } else {
+        answers[i] = (group.serveLoad && group.serveCached ? group.serveLoad(key) : group.serveGet(key)).then(foundItem, errorItem);
+        waiting = true;
+      }
     }
-    Promise.all(pending).then((items) => {
+    const all = waiting ? Promise.all(answers) : Promise.resolve(answers as GetManyItem[]);
+    all.then((items) => {
       // Keep the response under the message limit; the client fetches TOO_LARGE ones one by one.
       let budget = this.maxMessageBytes - RESPONSE_MARGIN;
       for (let i = 0; i < items.length; i++) {
@@ -353,8 +372,10 @@ function decodeKey(raw: Uint8Array): string {
   }
 }
 
+const NOT_FOUND_ITEM: GetManyItem = { status: 'NOT_FOUND' };
+
 function foundItem(value: Uint8Array | undefined): GetManyItem {
-  return value === undefined ? { status: 'NOT_FOUND' } : { status: 'FOUND', value };
+  return value === undefined ? NOT_FOUND_ITEM : { status: 'FOUND', value };
 }
 
 function errorItem(err: unknown): GetManyItem {
