@@ -249,52 +249,32 @@ export function set(slot: u32, klen: u32, vlen: u32, ttl: f64, now: f64): i32 {
 
 /** Looks up io[0, klen); on a hit copies the value to io[0, len), promotes it and returns len. */
 export function get(slot: u32, klen: u32, now: f64): i32 {
-  return read(slot, klen, now, true);
+  return keyOp(slot, klen, now, OP_GET);
 }
 
 /** As get, without promoting and without counting a hit or miss. */
 export function peek(slot: u32, klen: u32, now: f64): i32 {
-  return read(slot, klen, now, false);
-}
-
-function read(slot: u32, klen: u32, now: f64, counted: bool): i32 {
-  if (badSlot(slot)) return E_BAD_ARG;
-  if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
-  const io = ioPtr(slot);
-  const h = fnv1a(io, <usize>klen);
-  const seg = segFor(h);
-  lockSegment(seg, slot);
-  const e = lookupLive(seg, slot, h, io, klen, now);
-  if (e == 0) {
-    if (counted) bump64(seg + S_MISSES);
-    unlockSegment(seg);
-    return NOT_FOUND;
-  }
-  if (counted) {
-    promote(seg, e);
-    bump64(seg + S_HITS);
-  }
-  const vlen = load<u32>(e + E_VLEN);
-  memory.copy(io, e + ENTRY_HEADER + <usize>klen, <usize>vlen);
-  unlockSegment(seg);
-  return <i32>vlen;
+  return keyOp(slot, klen, now, OP_PEEK);
 }
 
 /** 1 if io[0, klen) is present and not expired, else 0. Neither promotes nor counts. */
 export function has(slot: u32, klen: u32, now: f64): i32 {
-  if (badSlot(slot)) return E_BAD_ARG;
-  if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
-  const io = ioPtr(slot);
-  const h = fnv1a(io, <usize>klen);
-  const seg = segFor(h);
-  lockSegment(seg, slot);
-  const e = lookupLive(seg, slot, h, io, klen, now);
-  unlockSegment(seg);
-  return e != 0 ? 1 : 0;
+  return keyOp(slot, klen, now, OP_HAS);
 }
 
 /** Deletes io[0, klen). Returns 1 if a live entry was deleted, 0 if there was none. */
 export function remove(slot: u32, klen: u32, now: f64): i32 {
+  return keyOp(slot, klen, now, OP_REMOVE);
+}
+
+const OP_GET: i32 = 0;
+const OP_PEEK: i32 = 1;
+const OP_HAS: i32 = 2;
+const OP_REMOVE: i32 = 3;
+
+/** The single-key read/delete path; `op` is a constant at every call site, so each export inlines its own branch. */
+// @ts-ignore: decorator
+@inline function keyOp(slot: u32, klen: u32, now: f64, op: i32): i32 {
   if (badSlot(slot)) return E_BAD_ARG;
   if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
   const io = ioPtr(slot);
@@ -302,12 +282,27 @@ export function remove(slot: u32, klen: u32, now: f64): i32 {
   const seg = segFor(h);
   lockSegment(seg, slot);
   const e = lookupLive(seg, slot, h, io, klen, now);
-  if (e != 0) {
+  let r: i32;
+  if (e == 0) {
+    if (op == OP_GET) bump64(seg + S_MISSES);
+    r = op == OP_GET || op == OP_PEEK ? NOT_FOUND : 0;
+  } else if (op == OP_HAS) {
+    r = 1;
+  } else if (op == OP_REMOVE) {
     removeEntry(seg, e);
     bump64(seg + S_DELETES);
+    r = 1;
+  } else {
+    if (op == OP_GET) {
+      promote(seg, e);
+      bump64(seg + S_HITS);
+    }
+    const vlen = load<u32>(e + E_VLEN);
+    memory.copy(io, e + ENTRY_HEADER + <usize>klen, <usize>vlen);
+    r = <i32>vlen;
   }
   unlockSegment(seg);
-  return e != 0 ? 1 : 0;
+  return r;
 }
 
 /** Drops every entry, one segment at a time; counters are kept. */
