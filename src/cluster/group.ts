@@ -70,31 +70,8 @@ class Outcome {
 
 type Store = 'main' | 'hot';
 
-interface Counters {
-  gets: number;
-  hits: number;
-  hotHits: number;
-  misses: number;
-  loads: number;
-  loadErrors: number;
-  loadTimeouts: number;
-  notFound: number;
-  peerFetches: number;
-  peerErrors: number;
-  remoteErrors: number;
-  localFallbacks: number;
-  batches: number;
-  batchedKeys: number;
-  maxBatchSize: number;
-  hotAdmissions: number;
-  hotInvalidations: number;
-  invalidationsSent: number;
-  invalidationErrors: number;
-  sets: number;
-  removes: number;
-  servedKeys: number;
-  staleDrops: number;
-}
+/** The group's own counters: GroupStats without what stats() derives or adds. */
+type Counters = Omit<GroupStats, 'name' | 'coalesced' | 'batchSizes' | 'main' | 'hot'>;
 
 /** `Group.cacheStats()`: the caches' own stats (entries, bytes, budget, evictions, per segment). */
 export interface GroupCacheStats {
