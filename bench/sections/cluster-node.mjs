@@ -5,7 +5,7 @@
 //   herd {key, count}    → `count` concurrent gets of one key, replies {type:'herded', ...}
 //   stats                → per-group load counters and group stats
 //   close                → closes and exits
-import { percentile } from '../lib/stats.mjs';
+import { closedLoop } from '../lib/closed-loop.mjs';
 
 const DIST = new URL('../../dist/cluster/index.js', import.meta.url).href;
 const { Cluster, ManualMembership } = await import(DIST);
@@ -62,44 +62,10 @@ async function fetchRun({ cluster: which, group, inflight, durationMs, keyCount 
   }
   const g = c.group(group);
   const before = g.stats();
-  let lat = new Float64Array(1 << 16);
-  let n = 0;
-  let errors = 0;
-  let next = 0;
-  let firstError = null;
-  const t0 = now();
-  const end = t0 + durationMs;
-  const caller = async () => {
-    while (now() < end) {
-      const k = keys[next++ % keys.length];
-      const t = now();
-      try {
-        const v = await g.get(k);
-        if (v === undefined) errors++;
-      } catch (e) {
-        errors++;
-        firstError ??= e.message;
-      }
-      if (n === lat.length) {
-        const bigger = new Float64Array(lat.length * 2);
-        bigger.set(lat);
-        lat = bigger;
-      }
-      lat[n++] = now() - t;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, caller));
-  const ms = now() - t0;
+  const r = await closedLoop(keys, inflight, durationMs, (k) => g.get(k));
   const after = g.stats();
-  const l = lat.subarray(0, n);
   return {
-    ops: n,
-    ms,
-    opsPerSec: (n / ms) * 1000,
-    p50Ms: percentile(l, 50),
-    p99Ms: percentile(l, 99),
-    errors,
-    firstError,
+    ...r,
     peerFetches: after.peerFetches - before.peerFetches,
     batches: after.batches - before.batches,
     batchedKeys: after.batchedKeys - before.batchedKeys,

@@ -1,41 +1,12 @@
 // Redis + ioredis GET loops, the same shape as the cluster's peer fetch loops (own process).
-import { percentile, summarize, median } from '../lib/stats.mjs';
+import { summarize, median } from '../lib/stats.mjs';
+import { closedLoop } from '../lib/closed-loop.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const step = (text) => process.send?.({ type: 'progress', text });
 const { default: Redis } = await import('ioredis');
-const now = () => performance.now();
 
-async function loop(client, keys, inflight, durationMs) {
-  let lat = new Float64Array(1 << 16);
-  let n = 0;
-  let errors = 0;
-  let next = 0;
-  const t0 = now();
-  const end = t0 + durationMs;
-  const caller = async () => {
-    while (now() < end) {
-      const k = keys[next++ % keys.length];
-      const t = now();
-      try {
-        const v = await client.getBuffer(k);
-        if (v === null) errors++;
-      } catch {
-        errors++;
-      }
-      if (n === lat.length) {
-        const b = new Float64Array(lat.length * 2);
-        b.set(lat);
-        lat = b;
-      }
-      lat[n++] = now() - t;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, caller));
-  const ms = now() - t0;
-  const l = lat.subarray(0, n);
-  return { opsPerSec: (n / ms) * 1000, p50Ms: percentile(l, 50), p99Ms: percentile(l, 99), errors };
-}
+const loop = (client, keys, inflight, durationMs) => closedLoop(keys, inflight, durationMs, (k) => client.getBuffer(k));
 
 const out = [];
 for (const c of cfg.cases) {
