@@ -2,6 +2,7 @@
 // byte budgets with the core's entry cost, LRU per segment, lazy expiry. Used by the
 // differential property test.
 import { entrySize } from '../../src/core/abi.js';
+import type { SegmentStats } from '../../src/core/types.js';
 
 export function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
@@ -15,15 +16,8 @@ interface Entry {
   expires: number;
 }
 
-export interface ModelCounters {
-  hits: number;
-  misses: number;
-  sets: number;
-  deletes: number;
-  evictions: number;
-  expirations: number;
-  rejected: number;
-}
+/** The core's counters the model predicts exactly. */
+export type ModelCounters = Pick<SegmentStats, 'hits' | 'misses' | 'sets' | 'deletes' | 'evictions' | 'expirations' | 'rejected'>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
