@@ -175,7 +175,13 @@ describe('EtcdMembership against a real etcd', () => {
     await a.m.start();
     const lease = a.m.currentLeaseId;
     etcd.etcdctl('del', '/arenacache/test/a');
-    await waitFor('record back', async () => (await admin.get('/arenacache/test/a').string()) !== null, 3000);
+    // The record is visible in etcd a moment before the node's put resolves and it counts the
+    // re-registration: wait for both.
+    await waitFor(
+      'record back and counted',
+      async () => (await admin.get('/arenacache/test/a').string()) !== null && a.m.getCounters().reRegistrations > 0,
+      3000,
+    );
     expect(a.m.currentLeaseId).toBe(lease); // same lease, just put again
     expect(a.m.getCounters().reRegistrations).toBe(1);
   });
