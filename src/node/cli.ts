@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
-import { ConfigError, envName, loadConfig, redactedConfig, SERVE_FLAGS } from './config.js';
+import { configJsonSchema, ConfigError, loadConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } from './config/index.js';
 
 function version(): string {
   try {
@@ -32,41 +32,11 @@ Usage:
 Client exit codes: 0 found / done, 1 not found, 2 error.
 `;
 
-export function serveHelp(): string {
-  const lines = [
-    'Usage: arenacache serve [options]',
-    '',
-    'Runs one node. With no options: a single node on loopback (gRPC 127.0.0.1:7070, HTTP',
-    '127.0.0.1:7080), static membership of itself, one plain-cache group named "default".',
-    'Precedence: flag > environment variable > config file > default.',
-    '',
-    'Options:',
-  ];
-  for (const f of SERVE_FLAGS) {
-    const left = `  --${f.name}${f.placeholder ? ` ${f.placeholder}` : ''}`;
-    const def = f.default !== undefined ? ` (default ${f.default})` : '';
-    lines.push(left.padEnd(34) + f.help + def);
-    lines.push(''.padEnd(34) + `env ${envName(f.name)}`);
-  }
-  lines.push('  --print-config'.padEnd(34) + 'print the effective configuration as JSON and exit');
-  lines.push('  -h, --help'.padEnd(34) + 'this help');
-  lines.push(
-    '',
-    'Exit status: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 if the node failed to start or a',
-    'second signal cut the shutdown short, 2 for bad options or configuration.',
-    'Groups with their own budgets, TTLs and origins go in the config file (see docs/node.md).',
-    'Relative file paths in flags and environment variables are resolved against the current',
-    'directory; in the config file, against the file\'s directory.',
-    '',
-  );
-  return lines.join('\n');
-}
-
 async function serve(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
-    'print-config': { type: 'boolean' },
   };
+  for (const a of SERVE_ACTIONS) options[a.name] = { type: 'boolean' };
   for (const f of SERVE_FLAGS) options[f.name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -77,6 +47,10 @@ async function serve(argv: string[]): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(serveHelp());
+    return EXIT_OK;
+  }
+  if (values['print-config-schema']) {
+    process.stdout.write(JSON.stringify(configJsonSchema(version()), null, 2) + '\n');
     return EXIT_OK;
   }
   const flags: Record<string, string | undefined> = {};

@@ -22,7 +22,7 @@ import {
   PeerUnavailableError,
 } from '../cluster/errors.js';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
-import { ConfigError, parseDuration } from './config.js';
+import { parseDuration } from './config/index.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 
@@ -325,9 +325,9 @@ function ttlOf(req: IncomingMessage, query: URLSearchParams): number | undefined
   const raw = (Array.isArray(h) ? h[0] : h) ?? query.get('ttl') ?? undefined;
   if (raw === undefined) return undefined;
   try {
-    return parseDuration(raw, 'ttl');
+    return parseDuration(raw);
   } catch (err) {
-    throw new HttpError(400, 'bad_ttl', err instanceof ConfigError ? err.message : 'invalid ttl');
+    throw new HttpError(400, 'bad_ttl', `ttl: ${err instanceof RangeError ? err.message : 'invalid'}`);
   }
 }
 

@@ -16,11 +16,11 @@ import { StaticMembership, type Membership, type NodeInfo } from '../cluster/mem
 import type { CacheStats } from '../core/types.js';
 import { EtcdMembership } from '../discovery/etcd-membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
-import { advertiseHostOf, ConfigError, formatHostPort, redactedConfig, type NodeConfig } from './config.js';
+import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, redactedConfig, type NodeConfig } from './config/index.js';
 import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
-import { createLoader } from './origins.js';
+import { prepareOrigin } from './origins.js';
 import type { Loader } from '../cluster/types.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
@@ -29,20 +29,6 @@ export interface NodeServerOptions {
   config: NodeConfig;
   logger: Logger;
   version: string;
-}
-
-/** `id=host:port` or `host:port` (id = the address). */
-export function parsePeers(list: readonly string[]): NodeInfo[] {
-  return list.map((entry) => {
-    const eq = entry.indexOf('=');
-    const id = eq < 0 ? entry : entry.slice(0, eq).trim();
-    const addr = eq < 0 ? entry : entry.slice(eq + 1).trim();
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(addr) || Number(addr.slice(addr.lastIndexOf(':') + 1)) > 65535) {
-      throw new ConfigError(`peer ${JSON.stringify(entry)}: expected id=host:port or host:port`);
-    }
-    if (!id || id.includes('/')) throw new ConfigError(`peer ${JSON.stringify(entry)}: invalid id`);
-    return { id, grpcAddress: addr };
-  });
 }
 
 export class NodeServer {
@@ -122,6 +108,15 @@ export class NodeServer {
     const cfg = this.config;
     const adv = advertiseHostOf(cfg);
 
+    // Origins first: a missing or broken module origin is reported before anything listens.
+    let origins;
+    try {
+      origins = await Promise.all(cfg.groups.map((g) => prepareOrigin(g, cfg.baseDir)));
+    } catch (err) {
+      this.nodeState = 'stopped';
+      throw err;
+    }
+
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(cfg.http.port, cfg.http.host, () => {
@@ -154,7 +149,7 @@ export class NodeServer {
     });
 
     try {
-      for (const g of cfg.groups) {
+      for (const [i, g] of cfg.groups.entries()) {
         // The group caps values by what one segment of its cache holds (a 64 MiB group: ~3.5 MB),
         // so the origin is built after the group, with the group's effective limit.
         let load: Loader | undefined;
@@ -169,7 +164,7 @@ export class NodeServer {
           ...(g.hotCacheFraction !== undefined ? { hotCacheFraction: g.hotCacheFraction } : {}),
           ...(g.fallbackToLocalLoad !== undefined ? { fallbackToLocalLoad: g.fallbackToLocalLoad } : {}),
         });
-        load = await createLoader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
+        load = origins[i]!.loader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
       }
       await cluster.start();
     } catch (err) {
@@ -368,9 +363,6 @@ function cacheView(s: CacheStats): unknown {
   };
 }
 
-function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '';
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
