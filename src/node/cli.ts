@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
-import { configJsonSchema, ConfigError, loadConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } from './config/index.js';
+import { configJsonSchema, ConfigError, loadConfig, type NodeConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } from './config/index.js';
 
 function version(): string {
   try {
@@ -59,9 +59,10 @@ async function serve(argv: string[]): Promise<number> {
     flags[f.name] = typeof v === 'boolean' ? String(v) : v;
   }
 
-  let config;
+  const sources = { flags, env: process.env };
+  let config: NodeConfig;
   try {
-    config = loadConfig({ flags, env: process.env });
+    config = loadConfig(sources);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`arenacache serve: ${err.message}\n`);
@@ -75,7 +76,11 @@ async function serve(argv: string[]): Promise<number> {
   }
 
   // Loaded here so that client commands do not pay for gRPC, etcd and prom-client.
-  const [{ createLogger }, { NodeServer }] = await Promise.all([import('./logger.js'), import('./server.js')]);
+  const [{ createLogger }, { NodeServer }, { reloadConfig }] = await Promise.all([
+    import('./logger.js'),
+    import('./server.js'),
+    import('./reload.js'),
+  ]);
   const logger = createLogger(config.logLevel, { name: 'arenacache' });
   let node: InstanceType<typeof NodeServer>;
   try {
@@ -108,6 +113,11 @@ async function serve(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP would kill the process (exit 129, no log line): reload what can be reloaded instead.
+  process.on('SIGHUP', () => {
+    if (signals > 0) return void logger.info({ signal: 'SIGHUP' }, 'shutting down: SIGHUP ignored');
+    config = reloadConfig(config, sources, logger);
+  });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err: err.stack ?? String(err) }, 'uncaught exception');
     process.exit(1);
@@ -121,7 +131,7 @@ async function serve(argv: string[]): Promise<number> {
     await node.start();
   } catch (err) {
     if (signals > 0) return new Promise<number>(() => {}); // the signal handler exits
-    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed');
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed; exiting');
     return err instanceof ConfigError ? EXIT_ERROR : 1;
   }
   return new Promise<number>(() => {}); // runs until a signal
