@@ -17,6 +17,8 @@ import type { CacheStats } from '../core/types.js';
 import { EtcdMembership } from '../discovery/etcd-membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
 import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, redactedConfig, type NodeConfig } from './config/index.js';
+import { etcdCause } from './etcd-cause.js';
+import { EtcdOutageLog } from './etcd-outage-log.js';
 import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
@@ -40,6 +42,7 @@ export class NodeServer {
   private cluster: Cluster | undefined;
   private membership: Membership | undefined;
   private etcd: EtcdMembership | undefined;
+  private etcdLog: EtcdOutageLog | undefined;
   private nodeState: NodeState = 'created';
   private readonly startedAt = Date.now();
   private httpAddr = '';
@@ -61,7 +64,7 @@ export class NodeServer {
       ready: () => this.readiness().ready,
       grpcServer: () => (this.cluster ? this.cluster.stats().server : undefined),
       etcd: () => this.etcd?.stats(),
-    });
+    }, { version: this.version });
     const handler = createHandler({
       cluster: () => (this.nodeState === 'ready' || this.nodeState === 'draining' ? this.cluster : undefined),
       readiness: () => this.readiness(),
@@ -166,7 +169,7 @@ export class NodeServer {
         });
         load = origins[i]!.loader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
       }
-      await cluster.start();
+      await this.joinCluster(cluster);
     } catch (err) {
       await this.abortStart();
       throw err;
@@ -192,8 +195,41 @@ export class NodeServer {
     );
   }
 
+  /**
+   * Bind gRPC and join the membership. With etcd, bounded by --etcd-start-timeout: past it the start
+   * fails with the cause named (the membership stops retrying: the node is exiting).
+   */
+  private async joinCluster(cluster: Cluster): Promise<void> {
+    const etcd = this.config.etcd;
+    const bound = etcd?.startTimeoutMs ?? 0;
+    if (!etcd || bound <= 0) {
+      await cluster.start();
+      if (this.etcdLog) this.etcdLog.starting = false;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const cause = this.etcdLog?.cause ?? 'no answer';
+        reject(new Error(`etcd not reachable within ${bound} ms (${etcd.endpoints.join(', ')}): ${cause}`));
+      }, bound);
+    });
+    try {
+      await Promise.race([cluster.start(), timeout]);
+    } catch (err) {
+      if (err instanceof Error && /credential|authenticat|permission/i.test(err.message)) {
+        throw new Error(`etcd refused the node's credentials: ${etcdCause(err)}: ${err.message}`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.etcdLog) this.etcdLog.starting = false;
+  }
+
   private async abortStart(): Promise<void> {
     this.nodeState = 'stopped';
+    this.etcdLog?.close();
     await this.cluster?.close().catch(() => {});
     this.http.close();
     this.http.closeAllConnections();
@@ -202,9 +238,14 @@ export class NodeServer {
   private createMembership(self: NodeInfo): Membership {
     const cfg = this.config;
     if (cfg.etcd) {
-      const log = this.logger.child({ component: 'etcd' });
-      const m = new EtcdMembership(etcdMembershipOptions(self, cfg.etcd, log));
+      const log = new EtcdOutageLog(this.logger.child({ component: 'etcd' }), cfg.etcd.outageSummaryMs);
+      // The node bounds the start itself (joinCluster), so the membership waits as long as it is open.
+      const m = new EtcdMembership(etcdMembershipOptions(self, { ...cfg.etcd, startTimeoutMs: 0 }, log));
+      m.onEvent((e) => {
+        if (e.type === 'etcd-reachable') log.recovered();
+      });
       this.etcd = m;
+      this.etcdLog = log;
       this.membership = m;
       return m;
     }
@@ -254,6 +295,7 @@ export class NodeServer {
         this.logger.warn({ err: String(err) }, 'closing the cluster failed'),
       );
     }
+    this.etcdLog?.close();
     this.nodeState = 'stopped';
     this.logger.info({ ms: Date.now() - t0 }, 'stopped');
   }

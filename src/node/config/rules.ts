@@ -59,7 +59,7 @@ function peerTls(t: NonNullable<ParsedNode['grpc']['tls']>): TlsConfig | undefin
 
 function etcdSection(e: EtcdConfig): EtcdConfig | undefined {
   if (e.endpoints.length === 0) {
-    const given = Object.keys(e).filter((k) => !['endpoints', 'prefix', 'service', 'leaseTtlSeconds', 'startTimeoutMs'].includes(k));
+    const given = Object.keys(e).filter((k) => !['endpoints', 'prefix', 'service', 'leaseTtlSeconds', 'startTimeoutMs', 'outageSummaryMs'].includes(k));
     if (given.length > 0) throw new ConfigError(`etcd.${given[0]} is set but no etcd endpoints are (--etcd URLS or etcd.endpoints)`);
     return undefined;
   }

@@ -146,6 +146,7 @@ const etcdSchema = strict({
     flag: 'etcd-start-timeout',
     placeholder: 'DURATION',
   }),
+  outageSummaryMs: field(ms(z.number().int().positive()).prefault('30s'), 'while etcd is unreachable, one summary warning this often (the outage itself is logged once)'),
   dialTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of a call while etcd is not known reachable (default 3s)'),
   callTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of each unary etcd call (default 2s)'),
   debounceMs: field(ms().optional(), 'membership publication debounce (default 100ms)'),
