@@ -74,22 +74,32 @@ export async function createLoader(init: OriginInit): Promise<Loader> {
   return (await prepareOrigin(init.group, init.baseDir)).loader(init);
 }
 
-/** Log each failed load once: errors and timeouts. */
+/**
+ * Log each failed load once: an error, or a timeout — at the deadline, from the signal, so that an
+ * origin that ignores `ctx.signal` (and never settles) is logged too.
+ */
 function withLogs(init: OriginInit, raw: Loader): Loader {
   const { logger } = init;
   const group = init.group.name;
+  const origin = init.group.origin.type;
   return async (key, ctx) => {
+    let timedOut = false;
+    const onAbort = (): void => {
+      if (!(ctx.signal.reason instanceof DeadlineError)) return;
+      timedOut = true;
+      logger.warn({ group, key: clip(key), origin, timeoutMs: init.group.loadTimeout }, 'origin timed out');
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       return await raw(key, ctx);
     } catch (err) {
       const reason = ctx.signal.aborted ? ctx.signal.reason : undefined;
-      if (reason instanceof ClosedError) throw err;
-      if (reason instanceof DeadlineError) {
-        logger.warn({ group, key: clip(key), origin: init.group.origin.type, timeoutMs: init.group.loadTimeout }, 'origin timed out');
-      } else {
-        logger.warn({ group, key: clip(key), origin: init.group.origin.type, err: messageOf(err) }, 'origin error');
+      if (!timedOut && !(reason instanceof ClosedError) && !(reason instanceof DeadlineError)) {
+        logger.warn({ group, key: clip(key), origin, err: messageOf(err) }, 'origin error');
       }
       throw err;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   };
 }
