@@ -16,6 +16,7 @@ import { StaticMembership, type Membership, type NodeInfo } from '../cluster/mem
 import type { CacheStats } from '../core/types.js';
 import { EtcdMembership } from '../discovery/etcd-membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
+import { DnsMembership } from '../discovery/dns.js';
 import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, redactedConfig, type NodeConfig } from './config/index.js';
 import { etcdCause } from './etcd-cause.js';
 import { EtcdOutageLog } from './etcd-outage-log.js';
@@ -43,6 +44,7 @@ export class NodeServer {
   private membership: Membership | undefined;
   private etcd: EtcdMembership | undefined;
   private etcdLog: EtcdOutageLog | undefined;
+  private dns: DnsMembership | undefined;
   private nodeState: NodeState = 'created';
   private readonly startedAt = Date.now();
   private httpAddr = '';
@@ -55,7 +57,7 @@ export class NodeServer {
     this.config = options.config;
     this.logger = options.logger;
     this.version = options.version;
-    this.staticPeers = this.config.etcd ? [] : parsePeers(this.config.peers);
+    this.staticPeers = this.config.etcd || this.config.dns ? [] : parsePeers(this.config.peers);
     this.metrics = new NodeMetrics({
       groups: () => this.groupSnapshots(),
       members: () => this.cluster?.members().length ?? 0,
@@ -181,7 +183,7 @@ export class NodeServer {
         id: cluster.self.id,
         grpcAddress: cluster.self.grpcAddress,
         httpAddress: this.httpAddr,
-        membership: this.etcd ? 'etcd' : 'static',
+        membership: this.membershipMode(),
         members: cluster.members().map((m) => m.id),
         groups: cluster.groups().map((g) => ({
           name: g.name,
@@ -249,6 +251,19 @@ export class NodeServer {
       this.membership = m;
       return m;
     }
+    if (cfg.dns) {
+      const m = new DnsMembership({
+        self,
+        name: cfg.dns.name,
+        port: cfg.dns.port,
+        intervalMs: cfg.dns.intervalMs,
+        servers: cfg.dns.servers,
+        logger: this.logger.child({ component: 'dns' }),
+      });
+      this.dns = m;
+      this.membership = m;
+      return m;
+    }
     const peers = this.staticPeers.filter((p) => p.id !== self.id && p.grpcAddress !== self.grpcAddress);
     if (peers.length > 0) {
       this.logger.info({ members: [self.id, ...peers.map((p) => p.id)].sort() }, 'static membership');
@@ -302,6 +317,10 @@ export class NodeServer {
 
   // ------------------------------------------------------------------------- views
 
+  private membershipMode(): 'etcd' | 'dns' | 'static' {
+    return this.config.etcd ? 'etcd' : this.config.dns ? 'dns' : 'static';
+  }
+
   private groupSnapshots(): GroupSnapshot[] {
     if (!this.cluster) return [];
     return this.cluster.groups().map((g) => ({ stats: g.stats(), ...g.cacheStats() }));
@@ -312,7 +331,7 @@ export class NodeServer {
     const selfId = c?.self.id;
     return {
       self: selfId ?? null,
-      mode: this.config.etcd ? 'etcd' : 'static',
+      mode: this.membershipMode(),
       ready: this.readiness().ready,
       members: (c?.members() ?? []).map((m) => ({
         id: m.id,
@@ -360,10 +379,11 @@ export class NodeServer {
         ...this.readiness(),
       },
       membership: {
-        mode: this.config.etcd ? 'etcd' : 'static',
+        mode: this.membershipMode(),
         members: cs?.members ?? 0,
         ringSize: cs?.ringSize ?? 0,
         ...(this.etcd ? { etcd: this.etcd.stats() } : {}),
+        ...(this.dns ? { dns: this.dns.stats() } : {}),
       },
       groups,
       grpc: cs?.server ?? null,

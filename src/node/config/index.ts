@@ -18,7 +18,7 @@ export { envName } from './names.js';
 export { loadConfig, readConfigFile, type ConfigSources } from './load.js';
 export { DEFAULT_GROUP, LOG_LEVELS, MIN_GROUP_BYTES, nodeSchema, groupSchema } from './schema.js';
 export { originSpecToObject, type OriginConfig } from './origin.js';
-export type { NodeConfig, GroupConfig, EtcdConfig } from './rules.js';
+export type { NodeConfig, GroupConfig, EtcdConfig, DnsConfig } from './rules.js';
 export { serveHelp, SERVE_ACTIONS } from './help.js';
 export { configJsonSchema } from './json-schema.js';
 export { redactedConfig } from './redact.js';

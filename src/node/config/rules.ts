@@ -21,9 +21,18 @@ export type GroupConfig = Omit<ParsedGroup, 'notFoundTtl' | 'loadTimeout'> & {
 
 export type EtcdConfig = NonNullable<ParsedNode['etcd']>;
 
-export type NodeConfig = Omit<ParsedNode, '$schema' | 'groups' | 'defaultGroup' | 'etcd' | 'grpc'> & {
+/** DNS discovery: `name` resolved every `intervalMs`; members at `port` (A/AAAA) or the SRV ports. */
+export interface DnsConfig {
+  name: string;
+  port: number;
+  intervalMs: number;
+  servers: string[];
+}
+
+export type NodeConfig = Omit<ParsedNode, '$schema' | 'groups' | 'defaultGroup' | 'etcd' | 'grpc' | 'dns'> & {
   grpc: Omit<ParsedNode['grpc'], 'tls'> & { tls?: TlsConfig };
   etcd?: EtcdConfig;
+  dns?: DnsConfig;
   groups: GroupConfig[];
   /** Directory relative origin paths are resolved against (the config file's, else cwd). */
   baseDir: string;
@@ -72,6 +81,29 @@ function etcdSection(e: EtcdConfig): EtcdConfig | undefined {
   return e;
 }
 
+/** `--peers-dns NAME[:PORT]`: one membership source, and ids that every node derives alike. */
+function dnsSection(p: ParsedNode, withEtcd: boolean): DnsConfig | undefined {
+  const spec = p.dns.name?.trim();
+  if (!spec) {
+    if (p.dns.servers.length > 0) throw new ConfigError('--peers-dns-server is set but --peers-dns is not');
+    return undefined;
+  }
+  const m = /^(.*?)(?::(\d{1,5}))?$/.exec(spec)!;
+  const name = m[1]!.replace(/\.$/, '');
+  if (!/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(name)) throw new ConfigError(`--peers-dns: ${JSON.stringify(spec)} is not a DNS name[:port]`);
+  const port = m[2] !== undefined ? Number(m[2]) : p.grpc.port;
+  if (port < 1 || port > 65535) {
+    throw new ConfigError('--peers-dns needs the peers\' gRPC port: give NAME:PORT, or a fixed --grpc-port (not 0)');
+  }
+  if (withEtcd) throw new ConfigError('--peers-dns and --etcd are two membership sources: use one');
+  if (p.peers.length > 0) throw new ConfigError('--peers-dns and --peers are two membership sources: use one');
+  if (p.id !== undefined) {
+    throw new ConfigError('--id cannot be set with --peers-dns: nodes found in DNS are known by their address, so this node\'s id is <advertise-host>:<grpc-port>');
+  }
+  if (p.grpc.port === 0) throw new ConfigError('--peers-dns needs a fixed --grpc-port (peers dial the port DNS gives)');
+  return { name, port, intervalMs: p.dns.intervalMs, servers: p.dns.servers };
+}
+
 function finishGroup(g: ParsedGroup, node: ParsedNode, baseDir: string): GroupConfig {
   const at = `group ${g.name}`;
   const origin = g.origin;
@@ -100,7 +132,8 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   }
   const tls = p.grpc.tls ? peerTls(p.grpc.tls) : undefined;
   const etcd = p.etcd ? etcdSection(p.etcd) : undefined;
-  if (!etcd) parsePeers(p.peers); // a bad entry is reported now, not after binding
+  const dns = dnsSection(p, etcd !== undefined);
+  if (!etcd && !dns) parsePeers(p.peers); // a bad entry is reported now, not after binding
 
   const list: ParsedGroup[] = Array.isArray(p.groups)
     ? p.groups
@@ -113,11 +146,12 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   const groups = list.map((g) => finishGroup(g, p, baseDir));
   if (groups.length === 0) throw new ConfigError('no groups configured (defaultGroup: false and no groups)');
 
-  const { $schema: _s, groups: _g, defaultGroup: _d, etcd: _e, grpc, ...rest } = p;
+  const { $schema: _s, groups: _g, defaultGroup: _d, etcd: _e, dns: _n, grpc, ...rest } = p;
   return {
     ...rest,
     grpc: { host: grpc.host, port: grpc.port, ...(tls ? { tls } : {}) },
     ...(etcd ? { etcd } : {}),
+    ...(dns ? { dns } : {}),
     groups,
     baseDir,
   };

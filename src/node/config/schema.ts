@@ -162,6 +162,21 @@ const etcdSchema = strict({
   }),
 });
 
+const dnsSchema = strict({
+  name: field(text().optional(), 'discover peers in DNS: resolve NAME (A/AAAA; SRV if it starts with _) every interval, members = the answers (a Kubernetes headless Service)', {
+    flag: 'peers-dns',
+    placeholder: 'NAME[:PORT]',
+  }),
+  intervalMs: field(ms(z.number().int().min(100, 'must be at least 100ms')).prefault('5s'), 'how often --peers-dns is resolved', {
+    flag: 'peers-dns-interval',
+    placeholder: 'DURATION',
+  }),
+  servers: field(list().prefault([]), 'DNS servers for --peers-dns, comma-separated host or host:port (default: the system resolver)', {
+    flag: 'peers-dns-server',
+    placeholder: 'HOST[:PORT]',
+  }),
+});
+
 // ----------------------------------------------------------------------------- the node
 
 export const nodeSchema = strict({
@@ -182,6 +197,7 @@ export const nodeSchema = strict({
     placeholder: 'LIST',
   }),
   etcd: field(etcdSchema.optional(), 'etcd registration and discovery (omit for static membership)'),
+  dns: field(dnsSchema.prefault({}), 'DNS discovery (--peers-dns): no etcd needed'),
   maxValueBytes: field(bytes(z.number().int().min(1, 'must be at least 1')).prefault('8MiB'), 'largest value any group accepts (413 above it); lower for a group whose cache segment holds less', {
     flag: 'max-value-bytes',
     placeholder: 'SIZE',
