@@ -177,10 +177,10 @@ export async function stopAll(nodes: Iterable<NodeProc>): Promise<void> {
 /** Run a CLI command to completion (async: the test process keeps serving its own servers). */
 export function runCli(
   args: string[],
-  opts: { input?: Uint8Array | string; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { input?: Uint8Array | string; env?: Record<string, string>; timeoutMs?: number; script?: string } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [opts.script ?? CLI, ...args], {
       cwd: REPO,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
