@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { sleep, waitFor, within } from '../helpers/wait.js';
 export { sleep, waitFor, within };
 
-export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The tree whose build the tests run; TEST_REPO=/path/to/another/checkout runs them against that build. */
+export const REPO = process.env.TEST_REPO ?? resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(REPO, 'dist/node/cli.js');
 
 /** Fail loudly when dist/ is missing or older than src/node (tests must run the current code). */
