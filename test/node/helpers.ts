@@ -21,10 +21,9 @@ export const CLI = join(REPO, 'dist/node/cli.js');
 export function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first (npm test does it)`);
   const built = statSync(CLI).mtimeMs;
-  const srcDir = join(REPO, 'src/node');
-  for (const f of readdirSync(srcDir)) {
-    if (statSync(join(srcDir, f)).mtimeMs > built + 1000) {
-      throw new Error(`src/node/${f} is newer than dist/: run \`npm run build:ts\` first`);
+  for (const f of readdirSync(join(REPO, 'src'), { recursive: true }) as string[]) {
+    if (f.endsWith('.ts') && statSync(join(REPO, 'src', f)).mtimeMs > built + 1000) {
+      throw new Error(`src/${f} is newer than dist/: run \`npm run build:ts\` first`);
     }
   }
 }

@@ -92,14 +92,20 @@ describe('--etcd pointing at nothing', () => {
 });
 
 describe('origins in the log', () => {
-  it('a module origin that ignores ctx.signal times out with a log line; ctx.options is {} when none are given', async () => {
-    const loader = tmp.write(
+  const deaf = () =>
+    tmp.write(
       'deaf.mjs',
-      "export function load(key, ctx) {\n  if (key === 'options') return JSON.stringify(ctx.options);\n  return new Promise(() => {}); // never settles, ignores ctx.signal\n}\n",
+      "export function load(key, ctx) {\n  if (key === 'options') return JSON.stringify(ctx.options ?? 'absent');\n  return new Promise(() => {}); // never settles, ignores ctx.signal\n}\n",
     );
-    const n = await start(['--origin', `module:${loader}`, '--load-timeout', '300ms']);
+
+  it('ctx.options is {} when the config gives none', async () => {
+    const n = await start(['--origin', `module:${deaf()}`]);
     const opts = await n.fetch('/v1/groups/default/keys/options');
     expect([opts.status, await opts.text()]).toEqual([200, '{}']);
+  });
+
+  it('a module origin that ignores ctx.signal (and never settles) times out with a log line', async () => {
+    const n = await start(['--origin', `module:${deaf()}`, '--load-timeout', '300ms']);
     const r = await n.fetch('/v1/groups/default/keys/deaf-key');
     expect([r.status, ((await r.json()) as { error: string }).error]).toEqual([504, 'origin_timeout']);
     await waitFor('the timeout is logged', () => n.logs.some((l) => l.msg === 'origin timed out'), 5000, () => n.tail());
