@@ -27,8 +27,8 @@ export function serveHelp(): string {
   lines.push('  -h, --help'.padEnd(34) + 'this help');
   lines.push(
     '',
-    'Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens nothing and changes nothing: it is',
-    'logged and ignored (restart the node to apply a new configuration).',
+    'Signals: SIGTERM/SIGINT drain and stop (a second one exits at once). SIGHUP reads the',
+    'configuration again and applies the log level; other changes are logged as needing a restart.',
     'Exit status: 0 after a graceful shutdown, 1 if the node failed to start or a second signal',
     'cut the shutdown short, 2 for bad options or configuration.',
     'Groups with their own budgets, TTLs and origins go in the config file (see docs/node.md).',
