@@ -65,7 +65,7 @@ describe('etcd with authentication and a wrong password', () => {
 
   it('exits 1 at once (well before the start timeout), naming the credentials', async () => {
     const pw = tmp.write('wrong-password', 'wrong\n');
-    const n = await failedStart(['--etcd', etcd.endpoints.join(','), '--etcd-user', 'node', '--etcd-password-file', pw, '--etcd-start-timeout', '60s']);
+    const n = await failedStart(['--etcd', etcd.endpoints.join(','), '--etcd-user', 'node', '--etcd-password-file', pw]);
     expect(String(n.logs.at(-1)!.err)).toMatch(/etcd refused the node's credentials: authentication refused/);
   });
 });
