@@ -137,12 +137,19 @@ export class GetManyResponseEncoder {
 
   /**
    * Pass 2: the message, allocated once at its exact size. `source` copies every FOUND value
-   * recorded with `found(length)` (not needed when all came with `foundValue`).
+   * recorded with `found(length)` (not needed when all came with `foundValue`). `head`, if given,
+   * is written first: already-encoded extra fields (a stream frame's batch id, say), which
+   * decoders that do not know them skip.
    */
-  finish(source?: ValueSource): Buffer {
-    const buf = Buffer.allocUnsafe(this.size);
+  finish(source?: ValueSource, head?: Uint8Array): Buffer {
+    const headLength = head === undefined ? 0 : head.length;
+    const buf = Buffer.allocUnsafe(headLength + this.size);
     const { shape, status, lengths, values, details } = this;
     let pos = 0;
+    if (head !== undefined) {
+      buf.set(head, 0);
+      pos = headLength;
+    }
     let d = 0;
     for (let i = 0; i < this.n; i++) {
       const st = status[i]!;
@@ -189,7 +196,7 @@ export class GetManyResponseEncoder {
           pos = writeStatus(buf, pos, st);
       }
     }
-    if (pos !== this.size) throw new Error(`GetManyResponseEncoder: wrote ${pos} bytes, sized ${this.size}`);
+    if (pos !== headLength + this.size) throw new Error(`GetManyResponseEncoder: wrote ${pos - headLength} bytes, sized ${this.size}`);
     return buf;
   }
 

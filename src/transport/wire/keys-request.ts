@@ -11,7 +11,8 @@ import { lenFieldSize, stringBytes, writeBytesField, writeStringField } from './
 /** UTF-8 lengths from the size pass, kept for the write pass (encoding is synchronous, so one suffices). */
 let lengths = new Int32Array(256);
 
-export function encodeKeysRequest(msg: KeysRequestIn): Buffer {
+/** `head`: already-encoded extra fields written first (see GetManyResponseEncoder.finish). */
+export function encodeKeysRequest(msg: KeysRequestIn, head?: Uint8Array): Buffer {
   const { group, keys } = msg;
   const n = keys.length;
   if (lengths.length < n) lengths = new Int32Array(Math.max(n, lengths.length * 2));
@@ -22,8 +23,10 @@ export function encodeKeysRequest(msg: KeysRequestIn): Buffer {
     lengths[i] = kb;
     size += lenFieldSize(kb); // repeated: every element is written, empty ones too
   }
-  const buf = Buffer.allocUnsafe(size);
-  let pos = groupBytes > 0 ? writeStringField(buf, 0, 1, group, groupBytes) : 0;
+  const headLength = head === undefined ? 0 : head.length;
+  const buf = Buffer.allocUnsafe(headLength + size);
+  if (head !== undefined) buf.set(head, 0);
+  let pos = groupBytes > 0 ? writeStringField(buf, headLength, 1, group, groupBytes) : headLength;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     pos = typeof key === 'string' ? writeStringField(buf, pos, 2, key, lengths[i]!) : writeBytesField(buf, pos, 2, key);

@@ -100,10 +100,10 @@ let cached: PeerWireMethods | undefined;
 export function peerWireService(): PeerWireMethods {
   cached ??= {
     Get: method('Get', encodeGetRequest, decodeGetRequest, (v) => encodeGetResponse(v.value), decodeGetResponse),
-    GetMany: method('GetMany', encodeKeysRequest, decodeGetManyRequest, (v) => encodeGetManyResponse(v.items), decodeGetManyResponse),
+    GetMany: method('GetMany', (v: KeysRequestIn) => encodeKeysRequest(v), decodeGetManyRequest, (v) => encodeGetManyResponse(v.items), decodeGetManyResponse),
     Set: method('Set', encodeSetRequest, decodeSetRequest, encodeEmpty, decodeSetResponse),
-    Remove: method('Remove', encodeKeysRequest, decodeRemoveRequest, encodeRemoveResponse, decodeRemoveResponse),
-    Invalidate: method('Invalidate', encodeKeysRequest, decodeInvalidateRequest, encodeEmpty, decodeInvalidateResponse),
+    Remove: method('Remove', (v: KeysRequestIn) => encodeKeysRequest(v), decodeRemoveRequest, encodeRemoveResponse, decodeRemoveResponse),
+    Invalidate: method('Invalidate', (v: KeysRequestIn) => encodeKeysRequest(v), decodeInvalidateRequest, encodeEmpty, decodeInvalidateResponse),
   };
   return cached;
 }

@@ -5,8 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  decodeGetManyRequest,
   decodeGetManyResponse,
   decodeGetResponse,
+  encodeKeysRequest,
   encodeGetResponseFrom,
   GetManyResponseEncoder,
   ItemStatus,
@@ -89,6 +91,20 @@ describe('GetManyResponseEncoder', () => {
     expect(() => enc.finish()).toThrow(/item 0 was sized with found\(length\) and needs a ValueSource/);
     expect(() => enc.finish(() => 2)).toThrow(WireError);
     expect(() => enc.finish(() => 2)).toThrow(/value source wrote 2 bytes for item 0, 3 were sized/);
+  });
+
+  it('a head of extra fields goes first and is skipped by decoders that do not know it', () => {
+    const head = Uint8Array.from([0x78, 0xac, 0x02]); // field 15 (varint) = 300: a stream frame's batch id
+    const enc = new GetManyResponseEncoder();
+    enc.foundValue(Buffer.from('v'));
+    const wire = enc.finish(undefined, head);
+    expect(Array.from(wire.subarray(0, 3))).toEqual([0x78, 0xac, 0x02]);
+    expect(decodeGetManyResponse(wire).values.map((v) => Buffer.from(v!).toString())).toEqual(['v']);
+    expect(refDecode(ref.GetManyResponse, wire).items).toHaveLength(1);
+    const req = encodeKeysRequest({ group: 'g', keys: ['a', 'b'] }, head);
+    expect(Array.from(req.subarray(0, 3))).toEqual([0x78, 0xac, 0x02]);
+    expect(decodeGetManyRequest(req).keys.map((k) => Buffer.from(k).toString())).toEqual(['a', 'b']);
+    expect(refDecode(ref.GetManyRequest, req).group).toBe('g');
   });
 
   it('GetResponse straight from a source', () => {
