@@ -311,7 +311,7 @@ export class Coalescer<V> {
 
   /** Send the pending batches that may go now; arm the window for the ones that must wait. */
   private look(force: boolean): void {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0) return this.disarmWindow();
     const now = this.scheduler.now();
     const idle = this.inFlight === 0;
     let wait = Infinity;
@@ -327,6 +327,14 @@ export class Coalescer<V> {
       this.dispatch(b);
     }
     if (wait !== Infinity) this.armWindow(wait);
+    else if (this.pending.size === 0) this.disarmWindow();
+  }
+
+  /** Nothing left to wait for: stop a sub-millisecond window from spinning the loop in vain. */
+  private disarmWindow(): void {
+    if (this.windowTimer === undefined) return;
+    this.scheduler.cancel(this.windowTimer);
+    this.windowTimer = undefined;
   }
 
   private armWindow(at: number): void {
