@@ -102,7 +102,16 @@ function opArb(cfg: Config, maxValue: number, nested: boolean): fc.Arbitrary<Op>
   const key = fc.integer({ min: 0, max: cfg.keys - 1 });
   const ttl = fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined });
   const w = nested ? 0 : 1;
+  // A long key first, then many short ones: the batch layout's tightest case.
+  const longIds = Array.from({ length: cfg.keys }, (_, k) => k).filter((k) => cfg.longKeys > 0 && k % 5 === 3);
+  const longFirst = longIds.length === 0
+    ? fc.constant({ op: 'none' as const })
+    : fc.record({
+      op: fc.constant('getMany' as const),
+      keys: fc.tuple(fc.constantFrom(...longIds), fc.array(key, { minLength: 10, maxLength: 60 })).map(([l, rest]) => [l, ...rest]),
+    });
   return fc.oneof(
+    { weight: longIds.length === 0 ? 0 : 6, arbitrary: longFirst },
     { weight: 60, arbitrary: fc.record({ op: fc.constant('set' as const), key, value, ttl }) },
     { weight: 50, arbitrary: fc.record({ op: fc.constantFrom('get' as const, 'peek' as const, 'has' as const, 'delete' as const), key }) },
     { weight: 10, arbitrary: fc.record({ op: fc.constant('getInto' as const), key, room: fc.integer({ min: 0, max: cfg.typical * 2 }), offset: fc.integer({ min: 0, max: 9 }) }) },
@@ -287,6 +296,9 @@ function runCache(w: World, c: ArenaCache, o: Op): Result {
 
 // ---- one sequence ---------------------------------------------------------------------------
 
+/** Calls onEvict makes back into the cache per top-level step, at most. */
+const NESTED = 8;
+
 async function runSequence(cfg: Config, ops: TopOp[], plan: Op[]): Promise<number> {
   let now = 1_000;
   const shape: Shape = { maxKeyBytes: cfg.maxKeyBytes, longKeys: cfg.longKeys };
@@ -315,9 +327,14 @@ async function runSequence(cfg: Config, ops: TopOp[], plan: Op[]): Promise<numbe
     logCapacity: ioBytes - LOG_HEADER,
   });
   const world: World = { cfg, model, now: () => now, shape, thread: 0 };
+  // The plan is used round-robin, at most NESTED calls per top-level step (a callback's own calls
+  // may evict again: this bounds the cascade).
+  let budget = 0;
+  let next = 0;
   model.onRecord = (_r, i) => {
-    if (i >= plan.length) return;
-    const op = shapeStep(world, plan[i]);
+    if (plan.length === 0 || budget === 0) return;
+    budget--;
+    const op = shapeStep(world, plan[next++ % plan.length]);
     executed[i] = { op, result: runModel(world, op) };
   };
   try {
@@ -328,6 +345,7 @@ async function runSequence(cfg: Config, ops: TopOp[], plan: Op[]): Promise<numbe
         continue;
       }
       world.thread = top.thread;
+      budget = NESTED;
       const o = shapeStep(world, top);
       const expected = runModel(world, o);
       expect(runCache(world, caches[top.thread], o), where).toEqual(expected);
