@@ -145,8 +145,10 @@ export class Batches {
       const r = ex.get_many(slot, n, s, keysOff, outOff, this.clock.now());
       if (!(r >= s && r <= n)) throw new Error(`arenacache: get_many returned ${STATUS_NAMES[r] ?? r}`);
       let vp = table + BATCH_WORD * n;
+      io.check(table, BATCH_WORD * n);
+      const results = io.i32;
       for (let j = s; j < r; j++) {
-        const len = io.getI32(table + BATCH_WORD * j);
+        const len = results[(table >>> 2) + j];
         if (len >= 0) {
           io.check(vp, len);
           out[from + j] = this.pool.copy(io.u8, vp, len);

@@ -23,7 +23,8 @@ export class IoArea {
   /** The whole memory (the arena never grows after init, so the views stay valid). */
   readonly u8: Uint8Array;
   private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
+  /** The whole memory as i32, for reading a table after one `check` of its range. */
+  readonly i32: Int32Array;
   private readonly dv: DataView;
   /** [start, end): the encodeInto target for text written at `start` (no view made per call). */
   private readonly whole: Uint8Array;
