@@ -83,8 +83,10 @@ export const SegmentField = {
 
 /** Bytes of header in front of every entry; an entry occupies align16(32 + key + value). */
 export const ENTRY_HEADER = 32;
+/** Entries, regions and segment shares are multiples of this. */
+export const ENTRY_ALIGN = 16;
 export const entrySize = (keyBytes: number, valueBytes: number): number =>
-  (ENTRY_HEADER + keyBytes + valueBytes + 15) & ~15;
+  (ENTRY_HEADER + keyBytes + valueBytes + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1);
 
 // ---- Layout and limits that `init` applies (docs/ABI.md sections 3, 4 and 7) ----
 
@@ -108,6 +110,12 @@ export const MAX_THREADS = 1024;
 export const MAX_KEY_LIMIT = 65535;
 /** `(maxBytes / segments) & ~15` must be at least this. */
 export const MIN_SEGMENT_SHARE = 1024;
+/** init gives a segment the smallest power of two >= MIN_BUCKETS and >= share / REGION_BYTES_PER_BUCKET buckets of BUCKET_BYTES. */
+export const MIN_BUCKETS = 8;
+export const REGION_BYTES_PER_BUCKET = 128;
+export const BUCKET_BYTES = 4;
+/** The largest u32 (maxSteps of a sweep that examines a whole segment). */
+export const U32_MAX = 0xffff_ffff;
 /** The whole arena must end below this offset (wasm32 addresses 4 GiB). */
 export const ARENA_END_LIMIT = 0xffff_0000;
 export const PAGE_BYTES = 65536;

@@ -6,7 +6,7 @@
  * the ValuePool results are copied into, the EvictLog that delivers onEvict, Batches, the Sweeper.
  * Every public method checks all its arguments (validate.ts) before it writes or calls anything.
  */
-import { Header, SlotFlag, STATS_BYTES, STATUS_NAMES, Status, entrySize } from './abi.js';
+import { Header, SlotFlag, STATS_BYTES, STATUS_NAMES, Status, U32_MAX, entrySize } from './abi.js';
 import {
   Arena, attachSharedArena, createPrivateArena, createSharedArena, slotFlags, type SharedArenaHandle,
 } from './arena.js';
@@ -324,7 +324,7 @@ export class ArenaCache implements ByteCache {
    * many expired.
    */
   sweep(maxSteps: number = SWEEP_STEPS): number {
-    checkInteger('sweep: maxSteps', maxSteps, 0, 0xffff_ffff);
+    checkInteger('sweep: maxSteps', maxSteps, 0, U32_MAX);
     return this.sweeper.sweep(maxSteps);
   }
 

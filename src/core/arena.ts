@@ -4,9 +4,9 @@
  * lay out, and holds the thread's slot until `close`.
  */
 import {
-  ABI_VERSION, ARENA_END_LIMIT, ENTRY_HEADER, HEADER_BYTES, Header, IO_MIN_BYTES, IO_SLACK, MAGIC, MAX_PAGES,
-  PAGE_BYTES, RECORD_HEADER, SEGMENT_HEADER_BYTES, SLOT_BYTES, STATUS_NAMES, SlotField, SlotFlag, Status,
-  TABLE_ALIGN, alignUp, type CoreExports,
+  ABI_VERSION, ARENA_END_LIMIT, BUCKET_BYTES, ENTRY_ALIGN, ENTRY_HEADER, HEADER_BYTES, Header, IO_MIN_BYTES, IO_SLACK,
+  MAGIC, MAX_PAGES, MIN_BUCKETS, PAGE_BYTES, RECORD_HEADER, REGION_BYTES_PER_BUCKET, SEGMENT_HEADER_BYTES, SLOT_BYTES,
+  STATUS_NAMES, SlotField, SlotFlag, Status, TABLE_ALIGN, alignUp, type CoreExports,
 } from './abi.js';
 import { IoArea } from './io-area.js';
 import type { Layout } from './options.js';
@@ -144,20 +144,19 @@ function initArena(ex: CoreExports, layout: Layout, threads: number): void {
 export function predictLayout(layout: Layout, threads: number, header: number): { ioBytes: number; end: number } {
   const { maxBytes, segments } = layout;
   let share = Math.floor(maxBytes / segments);
-  share -= share % 16;
-  // About one bucket per 128 bytes of region.
-  let buckets = 8;
-  while (buckets < Math.floor(share / 128)) buckets *= 2;
-  let region = share - 4 * buckets;
-  region -= region % 16;
+  share -= share % ENTRY_ALIGN;
+  let buckets = MIN_BUCKETS;
+  while (buckets < Math.floor(share / REGION_BYTES_PER_BUCKET)) buckets *= 2;
+  let region = share - BUCKET_BYTES * buckets;
+  region -= region % ENTRY_ALIGN;
   const maxValue = Math.min(layout.maxValueBytes, region - ENTRY_HEADER);
-  const ioBytes = Math.max(IO_MIN_BYTES, alignUp(layout.maxKeyBytes + maxValue + IO_SLACK + RECORD_HEADER, 16));
+  const ioBytes = Math.max(IO_MIN_BYTES, alignUp(layout.maxKeyBytes + maxValue + IO_SLACK + RECORD_HEADER, ENTRY_ALIGN));
   const ioStride = ioBytes + (layout.logs ? ioBytes : 0);
   const slotTable = header + HEADER_BYTES;
   const segTable = alignUp(slotTable + threads * SLOT_BYTES, TABLE_ALIGN);
   const ioBase = alignUp(segTable + segments * SEGMENT_HEADER_BYTES, TABLE_ALIGN);
   const dataBase = alignUp(ioBase + threads * ioStride, TABLE_ALIGN);
-  return { ioBytes, end: dataBase + segments * (4 * buckets + region) };
+  return { ioBytes, end: dataBase + segments * (BUCKET_BYTES * buckets + region) };
 }
 
 /**

@@ -20,7 +20,7 @@ export class IoArea {
   /** One past the last byte. */
   readonly end: number;
   readonly size: number;
-  /** The whole memory (the arena never grows after init, so the views stay valid). */
+  /** The whole memory, for reading results (the arena never grows after init: the views stay valid). Write through the methods. */
   readonly u8: Uint8Array;
   private readonly u32: Uint32Array;
   /** The whole memory as i32, for reading a table after one `check` of its range. */

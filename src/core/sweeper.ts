@@ -5,7 +5,7 @@
  * eviction log fills; the full passes here then drain the log and go on, so no expired entry is
  * left behind.
  */
-import { SegmentField, STATUS_NAMES } from './abi.js';
+import { SegmentField, STATUS_NAMES, U32_MAX } from './abi.js';
 import type { Arena } from './arena.js';
 import type { ArenaClock } from './clock.js';
 import type { EvictLog } from './evict-log.js';
@@ -14,7 +14,7 @@ import type { IoArea } from './io-area.js';
 /** Entries a timer tick examines. */
 export const SWEEP_STEPS = 4096;
 /** maxSteps of a full pass: the core examines at most the segment's entries. */
-const FULL_PASS = 0xffff_ffff;
+const FULL_PASS = U32_MAX;
 
 export class Sweeper {
   private next = 0;

@@ -3,7 +3,7 @@
  * arguments with these before it writes anything or calls the core, so bad input throws a
  * TypeError (wrong type) or RangeError (out of range, naming the limit) and changes nothing.
  */
-import { entrySize } from './abi.js';
+import { ENTRY_ALIGN, ENTRY_HEADER, entrySize } from './abi.js';
 import { utf8Length } from './codec.js';
 
 /** A short description of a value for error messages: `null`, `number 1.5`, `Uint16Array`, ... */
@@ -90,7 +90,7 @@ export function checkEntry(name: string, keyBytes: number, valueBytes: number, m
   const size = entrySize(keyBytes, valueBytes);
   if (size > budget) {
     throw new RangeError(
-      `${name}: entry needs ${size} bytes (32 B header + ${keyBytes} B key + ${valueBytes} B value, 16-aligned); ` +
+      `${name}: entry needs ${size} bytes (${ENTRY_HEADER} B header + ${keyBytes} B key + ${valueBytes} B value, ${ENTRY_ALIGN}-aligned); ` +
         `one segment holds ${budget} bytes`,
     );
   }
