@@ -204,14 +204,15 @@ export class ArenaCache implements ByteCache {
   getInto(key: Key, target: Uint8Array, offset = 0): number {
     checkTarget(target, offset);
     if (this.shared && this.io.aliases(target)) throw new TypeError('getInto: target must not be a view of the cache\'s own memory');
+    const room = target.length - offset; // read once, before the value sits in the I/O area
     const klen = this.writeKey(key);
     const r = this.arena.ex.get(this.slot, klen, this.clock.now());
     const at = this.at;
     let error: RangeError | undefined;
     if (r >= 0) {
       this.io.check(at, r);
-      if (r <= target.length - offset) target.set(this.io.u8.subarray(at, at + r), offset);
-      else error = new RangeError(`getInto: the value is ${r} bytes; the target has ${target.length - offset} from offset ${offset}`);
+      if (r <= room) target.set(this.io.u8.subarray(at, at + r), offset);
+      else error = new RangeError(`getInto: the value is ${r} bytes; the target has ${room} from offset ${offset}`);
     } else if (r !== Status.NOT_FOUND) {
       throw this.failure(r);
     }
