@@ -235,11 +235,11 @@ export class ArenaCache implements ByteCache {
    * Throws TypeError/RangeError (and changes nothing) for a bad key, value or options.
    */
   set(key: Key, value: Value, options?: SetOptions): this {
-    const ttl = options === undefined ? -1 : setOptionsTtl('set: options', options);
+    const ttl = options === undefined ? -1 : setOptionsTtl('set:', -1, options);
     const io = this.io;
     const at = this.at;
-    checkKey('key', key, this.maxKeyBytes);
-    checkValueType('value', value);
+    checkKey('key', -1, key, this.maxKeyBytes);
+    checkValueType('value', -1, value);
     // A view of a shared arena's own memory would change while the key is written.
     if (this.shared && typeof value !== 'string' && io.aliases(value)) value = value.slice();
     const klen = io.data(at, key, this.maxKeyBytes);
@@ -251,7 +251,7 @@ export class ArenaCache implements ByteCache {
       vlen = value.length;
       if (vlen <= this.maxValueBytes && !io.bytes(at + klen, value)) throw new Error('arenacache: a value does not fit the I/O area');
     }
-    checkEntry('set', klen, vlen, this.maxValueBytes, this.segmentBudget);
+    checkEntry('set', -1, klen, vlen, this.maxValueBytes, this.segmentBudget);
     const now = ttl > 0 ? this.clock.read() : this.clock.now();
     const ex = this.arena.ex;
     let r = ex.set(this.slot, klen, vlen, ttl, now);
@@ -412,7 +412,7 @@ export class ArenaCache implements ByteCache {
 
   /** Checks the key and writes it at the start of the I/O area; returns its byte length. */
   private writeKey(key: Key): number {
-    checkKey('key', key, this.maxKeyBytes);
+    checkKey('key', -1, key, this.maxKeyBytes);
     return this.io.data(this.at, key, this.maxKeyBytes);
   }
 

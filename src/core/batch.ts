@@ -54,10 +54,11 @@ export class Batches {
     if (!Array.isArray(keys)) throw new TypeError(`getMany: keys must be an array, got ${describe(keys)}`);
     const list = (keys as Key[]).slice(); // read each element once: what is checked is what is written
     const { maxKeyBytes } = this.limits;
+    const shared = this.arena.shared;
     for (let i = 0; i < list.length; i++) {
       const key = list[i];
-      checkKey(`getMany: key ${i}`, key, maxKeyBytes);
-      if (typeof key !== 'string' && this.arena.shared && this.io.aliases(key)) list[i] = key.slice();
+      checkKey('getMany: key', i, key, maxKeyBytes);
+      if (shared && typeof key !== 'string' && this.io.aliases(key)) list[i] = key.slice();
     }
     const out: (Uint8Array | undefined)[] = new Array(list.length);
     let i = 0;
@@ -90,15 +91,15 @@ export class Batches {
       let key = entry[0] as unknown;
       let value = entry[1] as unknown;
       const options = entry[2] as SetOptions | undefined;
-      checkKey(`setMany: key ${i}`, key, maxKeyBytes);
-      checkValueType(`setMany: value ${i}`, value);
+      checkKey('setMany: key', i, key, maxKeyBytes);
+      checkValueType('setMany: value', i, value);
       const klen = bytesOf(key as Key);
       const vlen = bytesOf(value as Value);
-      checkEntry(`setMany: entry ${i}`, klen, vlen, maxValueBytes, segmentBudget);
+      checkEntry('setMany: entry', i, klen, vlen, maxValueBytes, segmentBudget);
       if (batchRecordSize(klen, vlen) > this.io.size) {
         throw new RangeError(`setMany: entry ${i} needs ${batchRecordSize(klen, vlen)} bytes of I/O area; it holds ${this.io.size}`);
       }
-      ttls[i] = setOptionsTtl(`setMany: entry ${i} options`, options);
+      ttls[i] = setOptionsTtl('setMany: entry', i, options);
       if (ttls[i] > 0) anyTtl = true;
       // A view of the arena's own memory could be overwritten while the batch is laid out.
       if (shared && typeof key !== 'string' && this.io.aliases(key as Uint8Array)) key = (key as Uint8Array).slice();

@@ -16,6 +16,14 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/**
+ * The name of an argument in a message: `name`, or `name index` for an element of a list. Rules
+ * take the two apart so that no string is built unless a check fails (batches check every key).
+ */
+function label(name: string, index: number): string {
+  return index < 0 ? name : `${name} ${index}`;
+}
+
 export function checkInteger(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${describe(v)}`);
   if (v < min || v > max) throw new RangeError(`${name} must be between ${min} and ${max}, got ${v}`);
@@ -41,12 +49,15 @@ export function checkOptionalBoolean(name: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
 }
 
-/** `options` of set/setMany: undefined or `{ ttl? }`. Returns the TTL for the core (-1 = the cache's default). */
-export function setOptionsTtl(name: string, options: unknown): number {
+/**
+ * The `options` of set/setMany (`owner` names the call or the entry): undefined or `{ ttl? }`.
+ * Returns the TTL for the core (-1 = the cache's default).
+ */
+export function setOptionsTtl(owner: string, index: number, options: unknown): number {
   if (options === undefined) return -1;
-  checkObject(name, options);
+  if (typeof options !== 'object' || options === null) checkObject(`${label(owner, index)} options`, options);
   const ttl = (options as { ttl?: unknown }).ttl;
-  return ttl === undefined ? -1 : checkTtl(`${name}.ttl`, ttl);
+  return ttl === undefined ? -1 : checkTtl(`${label(owner, index)} options.ttl`, ttl);
 }
 
 export function keyTooLong(name: string, bytes: number, maxKeyBytes: number): RangeError {
@@ -57,23 +68,23 @@ export function keyTooLong(name: string, bytes: number, maxKeyBytes: number): Ra
  * A key is a string (stored as its UTF-8 bytes) or a Uint8Array of at most `maxKeyBytes` bytes.
  * A string needs at most 3 bytes per UTF-16 unit, so short strings are accepted without encoding.
  */
-export function checkKey(name: string, key: unknown, maxKeyBytes: number): void {
+export function checkKey(name: string, index: number, key: unknown, maxKeyBytes: number): void {
   if (typeof key === 'string') {
     if (key.length * 3 <= maxKeyBytes) return;
     const bytes = utf8Length(key);
-    if (bytes > maxKeyBytes) throw keyTooLong(name, bytes, maxKeyBytes);
+    if (bytes > maxKeyBytes) throw keyTooLong(label(name, index), bytes, maxKeyBytes);
     return;
   }
   if (key instanceof Uint8Array) {
-    if (key.length > maxKeyBytes) throw keyTooLong(name, key.length, maxKeyBytes);
+    if (key.length > maxKeyBytes) throw keyTooLong(label(name, index), key.length, maxKeyBytes);
     return;
   }
-  throw new TypeError(`${name} must be a string or a Uint8Array, got ${describe(key)}`);
+  throw new TypeError(`${label(name, index)} must be a string or a Uint8Array, got ${describe(key)}`);
 }
 
-export function checkValueType(name: string, value: unknown): void {
+export function checkValueType(name: string, index: number, value: unknown): void {
   if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-    throw new TypeError(`${name} must be a Uint8Array or a string, got ${describe(value)}`);
+    throw new TypeError(`${label(name, index)} must be a Uint8Array or a string, got ${describe(value)}`);
   }
 }
 
@@ -83,14 +94,16 @@ export function bytesOf(x: string | Uint8Array): number {
 }
 
 /** An entry is accepted iff its value is at most `maxValueBytes` and it fits one segment's budget. */
-export function checkEntry(name: string, keyBytes: number, valueBytes: number, maxValueBytes: number, budget: number): void {
+export function checkEntry(
+  name: string, index: number, keyBytes: number, valueBytes: number, maxValueBytes: number, budget: number,
+): void {
   if (valueBytes > maxValueBytes) {
-    throw new RangeError(`${name}: value is ${valueBytes} bytes; maxValueBytes is ${maxValueBytes}`);
+    throw new RangeError(`${label(name, index)}: value is ${valueBytes} bytes; maxValueBytes is ${maxValueBytes}`);
   }
   const size = entrySize(keyBytes, valueBytes);
   if (size > budget) {
     throw new RangeError(
-      `${name}: entry needs ${size} bytes (${ENTRY_HEADER} B header + ${keyBytes} B key + ${valueBytes} B value, ${ENTRY_ALIGN}-aligned); ` +
+      `${label(name, index)}: entry needs ${size} bytes (${ENTRY_HEADER} B header + ${keyBytes} B key + ${valueBytes} B value, ${ENTRY_ALIGN}-aligned); ` +
         `one segment holds ${budget} bytes`,
     );
   }
