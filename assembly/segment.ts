@@ -387,12 +387,21 @@ export function lookupLive(seg: usize, slot: u32, h: u32, kptr: usize, klen: u32
   return e;
 }
 
-/** Examines up to `maxSteps` entries from the sweep cursor toward the head; removes expired ones. */
+/**
+ * Examines up to `maxSteps` entries, starting at the sweep cursor and walking toward the head;
+ * past the head it wraps to the tail. It never examines more entries than the segment held when
+ * the call began, so `maxSteps >= count` visits every entry exactly once wherever the cursor was.
+ * Removes the expired ones; stops early (cursor on the entry) when the eviction log is full.
+ */
 export function segSweep(seg: usize, slot: u32, maxSteps: u32, now: f64): i32 {
   let t = <usize>load<u32>(seg + S_CURSOR);
   if (t == 0) t = <usize>load<u32>(seg + S_TAIL);
+  const count = load<u32>(seg + S_COUNT);
+  const limit = maxSteps < count ? maxSteps : count;
   let removed = 0;
-  for (let steps: u32 = 0; t != 0 && steps < maxSteps; steps++) {
+  for (let steps: u32 = 0; steps < limit; steps++) {
+    // Removals only unlink, and nothing is inserted during a sweep: the walk stays one cycle.
+    if (t == 0) t = <usize>load<u32>(seg + S_TAIL);
     const p = prevOf(t);
     if (isExpired(t, now)) {
       if (!logRemoval(slot, t, REASON_EXPIRE)) break;
@@ -431,14 +440,20 @@ export function segCheck(seg: usize): i32 {
   const top = <usize>load<u32>(seg + S_TOP);
   const end = <usize>load<u32>(seg + S_END);
   if (top < start || top > end) return -101;
+  // Geometry fixed by init: the region follows the bucket array and is exactly the budget.
+  if (start != <usize>load<u32>(seg + S_BUCKETS) + ((<usize>load<u32>(seg + S_MASK) + 1) << 2) ||
+      end - start != <usize>load<u32>(seg + S_BUDGET)) return -128;
   if (load<u32>(seg + S_USED) > load<u32>(seg + S_BUDGET)) return -102;
   // LRU list, head to tail
+  const cursor = <usize>load<u32>(seg + S_CURSOR);
+  let cursorSeen = cursor == 0;
   let n: u32 = 0;
   let sum: u32 = 0;
   let prev: usize = 0;
   let e = <usize>load<u32>(seg + S_HEAD);
   while (e != 0) {
     if (++n > count) return -103; // longer than count: a cycle or a stray entry
+    if (e == cursor) cursorSeen = true;
     if (e < start || e >= top || (e & 15) != 0) return -104;
     if ((load<u32>(e + E_PREV) & BLOCK_FREE) != 0) return -105;
     if (prevOf(e) != prev) return -106;
@@ -451,6 +466,7 @@ export function segCheck(seg: usize): i32 {
   if (n != count) return -108;
   if (<usize>load<u32>(seg + S_TAIL) != prev) return -109;
   if (sum != load<u32>(seg + S_USED)) return -110;
+  if (!cursorSeen) return -127; // the sweep cursor must be 0 or a live entry of this list
   // Index: every chain node is a live entry, and there are exactly `count` of them.
   const buckets = <usize>load<u32>(seg + S_BUCKETS);
   const nb = <usize>load<u32>(seg + S_MASK) + 1;
