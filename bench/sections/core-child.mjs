@@ -6,6 +6,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { PEERS, ARENA } from '../lib/peers.mjs';
 import { loadArenaCache, sizeArena } from '../lib/arena.mjs';
 import { rng, permutation, uniformIndices, zipfTrace, checksum } from '../lib/prng.mjs';
+
+const seqKey = (i) => 'key:' + i;
 import { summarize } from '../lib/stats.mjs';
 import { serve, progress, Unavailable } from '../lib/serve.mjs';
 import { scenarioById, makeValue, opsPerRun, coldFills } from './core-scenarios.mjs';
@@ -21,19 +23,19 @@ const tick = () => new Promise((r) => setTimeout(r, 20));
 const OPS = opsPerRun(cfg.quick);
 
 // ---------- the library and its cache factory ----------
-// create(mode, capacity): 'hold' = holds N entries without evicting, 'capacity' = bounded to C
+// create(mode, capacity, keyOf): 'hold' = holds `capacity` entries without evicting (get rows),
+// 'capacity' = a steady state of `capacity` entries (rows that evict); keyOf(i) = the i-th key
+// inserted, which is what ArenaCache's byte budget is sized with (the peers count entries)
 let create;
 let arena = null; // { ArenaCache, from, sizing: {} } for ArenaCache
 const variant = cfg.variant ?? {}; // ArenaCache only: { read: 'get'|'getInto'|'getView', options: {...} }
 if (cfg.lib === ARENA.id) {
   const loaded = await loadArenaCache();
   arena = loaded.ok ? { ArenaCache: loaded.ArenaCache, from: loaded.from, sizing: {}, unavailable: null } : { unavailable: loaded.reason };
-  const zipfOrder = permutation(N, seed ^ 0x1234);
-  create = async (mode, capacity) => {
+  create = async (mode, capacity, keyOf) => {
     const key = `${mode}:${capacity}`;
     if (!arena.sizing[key]) {
       progress(`sizing ArenaCache (${mode} ${capacity})`);
-      const keyOf = mode === 'hold' ? (i) => 'key:' + i : (i) => 'key:' + zipfOrder[i];
       arena.sizing[key] = await sizeArena(arena.ArenaCache, {
         target: capacity, keyOf, valueBytes: V, mode, baseOptions: variant.options ?? {}, maxEntries: cfg.maxEntries,
         onStep: (r) => progress(`sizing ArenaCache (${mode} ${capacity}): maxBytes ${r.maxBytes} → ${r.entries} entries`),
@@ -117,12 +119,12 @@ const mem = () => {
 const states = {
   // a full cache of fresh keys and values that the bench does not retain: memory per entry
   async memory() {
-    if (arena) (await create('hold', N)).close?.(); // size first: the sizing arenas are collected before the baseline
+    if (arena) (await create('hold', N, seqKey)).close?.(); // size first: the sizing arenas are collected before the baseline
     gcFull();
     await tick();
     gcFull();
     const m0 = mem();
-    const cache = await create('hold', N);
+    const cache = await create('hold', N, seqKey);
     progress(`memory: filling ${N} fresh entries`);
     for (let i = 0; i < N; i++) cache.set('key:' + i, makeValue(i, V));
     gcFull();
@@ -151,7 +153,7 @@ const states = {
   },
   // N entries whose key strings the bench keeps (for the same-object case), distinct values
   async filled() {
-    const cache = await create('hold', N);
+    const cache = await create('hold', N, seqKey);
     const keys = new Array(N);
     progress(`filling ${N} entries`);
     for (let i = 0; i < N; i++) {
@@ -159,6 +161,15 @@ const states = {
       cache.set(keys[i], makeValue(i, V));
     }
     const x = { ...base(), cache, keys, next: N, read: readerFor(cache), getMany: getManyFor(cache) };
+    return { s: x, info: { entries: cache.size } };
+  },
+  // a cache bounded to N entries (ArenaCache: the budget whose steady state is N entries),
+  // filled with N keys: every later insert evicts, and every library holds the same count
+  async steady() {
+    const cache = await create('capacity', N, seqKey);
+    progress(`filling ${N} entries`);
+    for (let i = 0; i < N; i++) cache.set('key:' + i, makeValue(i, V));
+    const x = { ...base(), cache, next: N, read: readerFor(cache), getMany: getManyFor(cache) };
     return { s: x, info: { entries: cache.size } };
   },
   // fresh, empty caches before every round (made in freshCaches, untimed)
@@ -173,7 +184,8 @@ const states = {
     const length = warm + rounds * OPS;
     progress(`Zipf(${z.theta}) trace of ${length} over ${N} keys`);
     const trace = zipfTrace(length, N, z.theta, seed + 3);
-    const cache = await create('capacity', C);
+    const zipfOrder = permutation(N, seed ^ 0x1234); // sizing inserts distinct keys in this order
+    const cache = await create('capacity', C, (i) => 'key:' + zipfOrder[i]);
     const read = readerFor(cache);
     let hits = 0;
     for (let i = 0; i < warm; i++) {
@@ -192,7 +204,7 @@ async function freshCaches() {
   for (const c of s.fresh) c.close?.();
   s.fresh = [];
   gcFull();
-  for (let i = coldFills(N, V, cfg.quick); i > 0; i--) s.fresh.push(await create('hold', N));
+  for (let i = coldFills(N, V, cfg.quick); i > 0; i--) s.fresh.push(await create('hold', N, seqKey));
 }
 
 // ---------- GC pauses during timed runs ----------
@@ -233,6 +245,7 @@ serve({
     pauses = [];
     const res = sc.run(s, round);
     await tick(); // let the gc observer deliver this run's pauses
+    if (s.cache) res.size = s.cache.size;
     res.gcMs = sc.id === 'gc-full' ? 0 : pauses.reduce((a, x) => a + x, 0);
     res.gcMaxMs = sc.id === 'gc-full' ? 0 : Math.max(0, ...pauses);
     return res;

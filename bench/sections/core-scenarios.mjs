@@ -138,7 +138,7 @@ export const SCENARIOS = [
   {
     id: 'mixed',
     label: '90/10 get/set, full cache (sets insert new keys and evict)',
-    state: 'filled',
+    state: 'steady',
     run(s, round) {
       // gets pick among the N most recently inserted keys; sets insert the next new key
       const idx = s.indices(round);
@@ -172,7 +172,7 @@ export const SCENARIOS = [
   {
     id: 'set-steady',
     label: 'set, steady state (full cache, each set evicts)',
-    state: 'filled',
+    state: 'steady',
     run(s, round) {
       const n = s.indices(round).length;
       const c = s.cache;
@@ -185,7 +185,7 @@ export const SCENARIOS = [
       }
       const ms = now() - t;
       s.next = next;
-      return { ops: n, ms, size: c.size };
+      return { ops: n, ms };
     },
   },
   {
@@ -199,7 +199,8 @@ export const SCENARIOS = [
       const V = s.V;
       const t = now();
       for (const c of caches) for (let i = 0; i < N; i++) c.set('key:' + i, makeValue(i, V));
-      return { ops: N * caches.length, ms: now() - t, size: caches[0].size };
+      const ms = now() - t;
+      return { ops: N * caches.length, ms, filled: caches[0].size };
     },
   },
   {

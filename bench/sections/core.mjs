@@ -161,7 +161,7 @@ function render(report, charts, targets, summary, cfg, shape, res, parts, ctx) {
     });
     rows.push([sc.label, x.rounds.length, refAbs, ...cells]);
     for (const [id, e] of Object.entries(x.errors)) report.note(`${sc.id}, ${label(id)}: ${e}`);
-    checkValues(report, sc, x, label);
+    checkValues(report, sc, x, label, shape.entries);
   }
   report.table(
     `speed relative to lru-cache per round: median (min–max) of ${cfg.rounds} rounds; > 1 = faster`,
@@ -187,16 +187,17 @@ function render(report, charts, targets, summary, cfg, shape, res, parts, ctx) {
     const mix = res.scenarios.mixed;
     report.table(
       `hit ratios (timed rounds; Zipf(${cfg.zipf.theta}) over ${N.toLocaleString('en-US')} keys, capacity ${C.toLocaleString('en-US')}, warmed by ${N.toLocaleString('en-US')} accesses)`,
-      ['library', 'policy', 'Zipf hit ratio', 'Δ vs exact LRU (points)', 'entries held', '90/10 get hit ratio'],
+      ['library', 'policy', 'Zipf hit ratio', 'Δ vs exact LRU (points)', 'entries held', '90/10 get hit ratio', 'entries held (90/10)'],
       [
-        ['exact strict LRU (simulation)', 'strict LRU', fmtPct(lruRef), '0.00', C.toLocaleString('en-US'), ''],
+        ['exact strict LRU (simulation)', 'strict LRU', fmtPct(lruRef), '0.00', C.toLocaleString('en-US'), '', ''],
         ...parts
           .filter((p) => z.members.includes(p.id))
           .map((p) => {
             const h = hitRatio(p.id);
-            const mh = mix?.members.includes(p.id) ? median(mix.rounds.filter((r) => r[p.id]).map((r) => r[p.id].hitRatio)) : NaN;
+            const mr = mix?.members.includes(p.id) ? mix.rounds.filter((r) => r[p.id]).map((r) => r[p.id]) : [];
+            const mh = median(mr.map((r) => r.hitRatio));
             const pol = p.variant?.options?.policy ?? (p.lib === ARENA ? 'default' : peerById(p.lib).policy);
-            return [p.label, pol, fmtPct(h), fmtNum((h - lruRef) * 100, 2), z.setup[p.id]?.info?.entriesHeld?.toLocaleString('en-US') ?? '', fmtPct(mh)];
+            return [p.label, pol, fmtPct(h), fmtNum((h - lruRef) * 100, 2), z.setup[p.id]?.info?.entriesHeld?.toLocaleString('en-US') ?? '', fmtPct(mh), mr.at(-1)?.size?.toLocaleString('en-US') ?? ''];
           }),
       ],
     );
@@ -284,13 +285,14 @@ function render(report, charts, targets, summary, cfg, shape, res, parts, ctx) {
   charts.push({ name: `core-${shape.valueBytes >= 1024 ? shape.valueBytes / 1024 + 'KB' : shape.valueBytes + 'B'}`, alt: `ArenaCache vs lru-cache, ${shape.label}`, svg: barChart({ title: `ArenaCache ÷ lru-cache, ${shape.label} (median of per-round ratios)`, subtitle: ctx.subtitle, panels: [{ title: 'speed relative to lru-cache', bars, format: fmtX, goal: { value: 1, label: 'lru-cache' } }] }) });
 }
 
-/** Every library answered the same operations: same hits, same bytes read (where policy cannot differ). */
-function checkValues(report, sc, x, label) {
+/** Every library answered the same operations: same hits, same bytes read (where policy cannot differ), full cold fills. */
+function checkValues(report, sc, x, label, N) {
   const bad = new Set();
   for (const row of x.rounds) {
     const ids = Object.keys(row);
     for (const id of ids) {
       const r = row[id];
+      if (sc.id === 'set-cold' && r.filled !== N) bad.add(`${label(id)} kept ${r.filled} of ${N} entries`);
       if (sc.id === 'get-miss' ? r.hits !== 0 : sc.sameSink && r.hits !== r.ops) bad.add(`${label(id)}: ${r.hits} hits of ${r.ops}`);
       if (sc.sameSink && r.sink !== row[ids[0]].sink) bad.add(`${label(id)} read other bytes than ${label(ids[0])}`);
     }
