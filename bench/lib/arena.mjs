@@ -84,11 +84,12 @@ export async function arenaFeatures(ArenaCache) {
  * budget and the peers an entry count, so equal-capacity comparisons need this mapping. It is
  * computed from what the cache reports, never from a layout written down here:
  *
- * mode 'hold' (get/set/memory): the smallest budget under which inserting the `target` keys
- *   evicts nothing. A generous arena is filled first; its fullest segment's `bytesUsed` is what a
- *   segment must hold, and the ratio of a segment's `budget` to its share of maxBytes (the rest is
- *   index and headers) gives the maxBytes for that; then it is verified by filling, and grown in
- *   0.2% steps while anything is evicted.
+ * mode 'hold' (get/set/memory): a budget (within ~0.2% of the smallest) under which inserting
+ *   the `target` keys evicts nothing. A generous arena is filled first; its fullest segment's
+ *   `bytesUsed` is what a segment must hold, and the ratio of a segment's `budget` to its share of
+ *   maxBytes (the rest is index and headers) gives the maxBytes for that; then it is verified by
+ *   filling, and grown by the budget a segment turned out to lack (at least 0.2%) while anything
+ *   is evicted.
  * mode 'capacity' (Zipf): a steady state of `target` entries. With a working `maxEntries` option
  *   the count itself is the bound (and the bytes a 'hold' budget with 5% to spare); without it,
  *   maxBytes is iterated until 2×target distinct inserts leave `target` ± 0.2% entries.
@@ -128,12 +129,14 @@ export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, b
   const hold = async () => {
     let probe = await fill({ maxBytes: up(charged * 1.5 + segments * 65536) }, target);
     while (probe.evictions > 0 || probe.entries < target) probe = await fill({ maxBytes: up(probe.maxBytes * 2) }, target);
-    const budgetShare = probe.segmentBudget / (probe.maxBytes / segments); // of each segment's share
-    let maxBytes = up((probe.maxSegmentUsed / budgetShare) * segments);
-    for (let iter = 0; iter < 40; iter++) {
+    const need = probe.maxSegmentUsed; // what the fullest segment holds when nothing is evicted
+    let maxBytes = up((need / probe.segmentBudget) * probe.maxBytes);
+    for (let iter = 0; iter < 20; iter++) {
       const res = await fill({ maxBytes }, target);
       if (res.entries >= target && res.evictions === 0) return { ...res, iterations: iter + 2 };
-      maxBytes = up(maxBytes * 1.002);
+      // the index need not grow in proportion (e.g. a power-of-two bucket count): scale by what
+      // a segment's budget turned out to be at this size, or by 0.2% if the budget was enough
+      maxBytes = up(maxBytes * Math.max(1.002, need / res.segmentBudget));
     }
     throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
   };
