@@ -38,6 +38,7 @@ export const SCENARIOS = [
   {
     id: 'gc-full',
     label: 'forced full GC, cache full',
+    short: 'forced full GC',
     state: 'memory',
     note: 'one gc() per round on a full cache; the ratio is lru-cache’s pause ÷ this one',
     run() {
@@ -49,6 +50,7 @@ export const SCENARIOS = [
   {
     id: 'get-built',
     label: 'get hit, key built per call (the server case)',
+    short: 'get, key built per call',
     state: 'filled',
     reads: true,
     sameSink: true,
@@ -71,6 +73,7 @@ export const SCENARIOS = [
   {
     id: 'get-same',
     label: 'get hit, the key objects that were inserted',
+    short: 'get, inserted key objects',
     state: 'filled',
     reads: true,
     sameSink: true,
@@ -95,6 +98,7 @@ export const SCENARIOS = [
   {
     id: 'get-miss',
     label: 'get miss, key built per call',
+    short: 'get miss',
     state: 'filled',
     sameSink: true,
     run(s, round) {
@@ -110,6 +114,7 @@ export const SCENARIOS = [
   {
     id: 'get-many',
     label: 'getMany ×100 (peers: a loop of get), keys built per call',
+    short: 'getMany ×100',
     state: 'filled',
     sameSink: true,
     run(s, round) {
@@ -138,6 +143,7 @@ export const SCENARIOS = [
   {
     id: 'mixed',
     label: '90/10 get/set, full cache (sets insert new keys and evict)',
+    short: '90/10 get/set',
     state: 'steady',
     run(s, round) {
       // gets pick among the N most recently inserted keys; sets insert the next new key
@@ -172,6 +178,7 @@ export const SCENARIOS = [
   {
     id: 'set-steady',
     label: 'set, steady state (full cache, each set evicts)',
+    short: 'set, steady state',
     state: 'steady',
     run(s, round) {
       const n = s.indices(round).length;
@@ -191,6 +198,7 @@ export const SCENARIOS = [
   {
     id: 'set-cold',
     label: 'set, cold fill of a fresh cache (N new keys)',
+    short: 'set, cold fill',
     state: 'empty',
     note: 'includes the first touch of fresh memory: for ArenaCache the kernel zero-fills each arena page on its first write',
     run(s) {
@@ -206,6 +214,7 @@ export const SCENARIOS = [
   {
     id: 'zipf',
     label: 'Zipf(0.99) read-through at 10% capacity, warmed',
+    short: 'Zipf read-through, 10%',
     state: 'zipf',
     reads: true,
     run(s, round) {
