@@ -15,7 +15,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 function usage() {
   return `usage: node bench/run.mjs [--quick] [--only ${SECTIONS.join(',')}] [--libs ${ALL_IDS.join(',')}] [--out DIR] [--no-write]
-  --quick      smaller sizes, finishes in under a minute (results named *-quick, never "latest")
+  --quick      smaller sizes, a few minutes (results named *-quick, never "latest")
   --only LIST  run only these sections (comma-separated)
   --libs LIST  core section: only these libraries (development aid; lru-cache is the reference)
   --out DIR    where results go (default bench/results)
