@@ -10,12 +10,12 @@ import { killChildren } from './lib/child.mjs';
 import { targetMark, textTable, mdTable } from './lib/report.mjs';
 import { ALL_IDS } from './lib/peers.mjs';
 
-const SECTIONS = ['core', 'threads', 'cluster', 'herd', 'ring'];
+const SECTIONS = ['core', 'adversarial', 'threads', 'cluster', 'herd', 'ring'];
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 function usage() {
   return `usage: node bench/run.mjs [--quick] [--only ${SECTIONS.join(',')}] [--libs ${ALL_IDS.join(',')}] [--out DIR] [--no-write]
-  --quick      smaller sizes, finishes in under a minute (results named *-quick, never "latest")
+  --quick      smaller sizes, a few minutes (results named *-quick, never "latest")
   --only LIST  run only these sections (comma-separated)
   --libs LIST  core section: only these libraries (development aid; lru-cache is the reference)
   --out DIR    where results go (default bench/results)
@@ -86,6 +86,8 @@ const results = {
   targets: [],
 };
 const md = [`# arenacache benchmark results${opts.quick ? ' (--quick)' : ''}`, '', ...header.map((l) => `- ${l}`), ''];
+const leadAt = md.length; // the sections' headline tables go here, above every section
+const summaries = [];
 const charts = [];
 const base = `${results.date.slice(0, 10)}-${info.host}${opts.quick ? '-quick' : ''}${opts.only.length < SECTIONS.length ? '-' + opts.only.join('+') : ''}${opts.libs ? '-libs+' + opts.libs.join('+') : ''}`;
 const chartFile = (c) => `${base}-${c.name}.svg`;
@@ -132,8 +134,18 @@ for (const name of opts.only.length ? SECTIONS.filter((s) => opts.only.includes(
   for (const c of out.charts ?? []) charts.push({ ...c, section: name });
   results.sections[name].charts = (out.charts ?? []).map(chartFile);
   for (const t of out.targets ?? []) results.targets.push(t);
+  if (out.summary?.rows?.length) summaries.push(out.summary);
   console.log(`(${name}: ${secs.toFixed(1)} s)`);
 }
+
+// headline tables (wins next to losses), printed last on the console and first in the Markdown
+const lead = [];
+for (const sm of summaries) {
+  console.log(`\n${sm.title}\n` + textTable(sm.headers, sm.rows).map((l) => '  ' + l).join('\n'));
+  if (sm.note) console.log('  ' + sm.note);
+  lead.push(`## ${sm.title}`, '', ...mdTable(sm.headers, sm.rows), '', ...(sm.note ? [sm.note, ''] : []));
+}
+md.splice(leadAt, 0, ...lead);
 
 // targets: goals reported against, never asserted
 if (results.targets.length) {

@@ -47,77 +47,113 @@ export function sharedSupport(ArenaCache) {
 }
 
 /**
- * Find a `maxBytes` for which ArenaCache holds `target` entries of this shape: ArenaCache is
- * byte-budgeted, the peers are count-budgeted, so equal-capacity comparisons need this mapping.
- *
- * mode 'hold': the smallest budget found (within ~0.2%) under which inserting `target` keys
- *   evicts nothing (every entry of the working set fits).
- * mode 'capacity': a budget whose steady-state entry count after inserting 2×target distinct
- *   keys is within ±0.5% of `target` (equal capacity for hit-ratio runs).
- *
- * keyOf(i) gives the i-th key (the same key shapes the run uses); valueBytes is the value size.
- * Returns { maxBytes, entries, iterations, bytesUsedPerEntry, memoryBytes }.
+ * What this build of ArenaCache can do, found at run time so the bench runs on every build:
+ * borrowing reads (getInto, getView), an entry-count bound (maxEntries: tested by behaviour, since
+ * an options object ignores names it does not know) and eviction policies (a policy counts only if
+ * the cache reports it back as `cache.policy` or `stats().policy`).
  */
-export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, baseOptions = {}, onStep }) {
+export async function arenaFeatures(ArenaCache) {
+  const f = { getInto: false, getView: false, getMany: false, maxEntries: false, defaultPolicy: null, policies: [] };
+  const policyOf = (c) => c.policy ?? c.stats().policy ?? null;
+  const probe = await ArenaCache.create({ maxBytes: 1 << 20 });
+  f.getInto = typeof probe.getInto === 'function';
+  f.getView = typeof probe.getView === 'function';
+  f.getMany = typeof probe.getMany === 'function';
+  f.defaultPolicy = policyOf(probe);
+  probe.close?.();
+  try {
+    const c = await ArenaCache.create({ maxBytes: 1 << 20, maxEntries: 8 });
+    for (let i = 0; i < 64; i++) c.set('k' + i, 'v');
+    f.maxEntries = c.size <= 8;
+    c.close?.();
+  } catch {}
+  const published = ArenaCache.policies ?? ArenaCache.POLICIES;
+  const candidates = Array.isArray(published) ? published : ['lru', 'clock', 'sieve', 's3fifo', 's3-fifo'];
+  for (const p of candidates) {
+    try {
+      const c = await ArenaCache.create({ maxBytes: 1 << 20, policy: p });
+      if (policyOf(c) === p) f.policies.push(p);
+      c.close?.();
+    } catch {}
+  }
+  return f;
+}
+
+/**
+ * A `maxBytes` under which ArenaCache holds `target` entries of this shape. ArenaCache has a byte
+ * budget and the peers an entry count, so equal-capacity comparisons need this mapping. It is
+ * computed from what the cache reports, never from a layout written down here:
+ *
+ * mode 'hold' (get/set/memory): a budget (within ~0.2% of the smallest) under which inserting
+ *   the `target` keys evicts nothing. A generous arena is filled first; its fullest segment's
+ *   `bytesUsed` is what a segment must hold, and the ratio of a segment's `budget` to its share of
+ *   maxBytes (the rest is index and headers) gives the maxBytes for that; then it is verified by
+ *   filling, and grown by the budget a segment turned out to lack (at least 0.2%) while anything
+ *   is evicted.
+ * mode 'capacity' (Zipf): a steady state of `target` entries. With a working `maxEntries` option
+ *   the count itself is the bound (and the bytes a 'hold' budget with 5% to spare); without it,
+ *   maxBytes is iterated until 2×target distinct inserts leave `target` ± 0.2% entries.
+ *
+ * The first guess comes from ArenaCache.entrySize(key bytes, value bytes). keyOf(i) gives the
+ * i-th key, in the order the run inserts them. Returns { maxBytes, options, entries, ... }.
+ */
+export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, baseOptions = {}, maxEntries = false, onStep }) {
   const value = new Uint8Array(valueBytes).fill(7);
   const segments = baseOptions.segments ?? 16;
-  const fill = async (maxBytes, inserts, iter) => {
-    const cache = await ArenaCache.create({ ...baseOptions, maxBytes });
+  const fill = async (options, inserts) => {
+    const cache = await ArenaCache.create({ ...baseOptions, ...options });
     for (let i = 0; i < inserts; i++) cache.set(keyOf(i), value);
     const st = cache.stats();
     const res = {
       mode,
       target,
-      maxBytes,
+      maxBytes: options.maxBytes,
+      options: { ...baseOptions, ...options },
       entries: cache.size,
-      iterations: iter,
       bytesUsedPerEntry: cache.size ? st.bytesUsed / cache.size : NaN,
       memoryBytes: st.memoryBytes,
       evictions: st.evictions,
       maxSegmentUsed: Math.max(...st.segments.map((x) => x.bytesUsed)),
-      segmentBudget: st.segments[0]?.budget,
+      segmentBudget: Math.min(...st.segments.map((x) => x.budget)),
     };
     cache.close?.();
     globalThis.gc?.();
     onStep?.(res);
     return res;
   };
-  let keyBytes = 0;
-  for (let i = 0; i < Math.min(target, 1000); i++) keyBytes += Buffer.byteLength(keyOf(i));
-  keyBytes /= Math.min(target, 1000);
-  const charge = typeof ArenaCache.entrySize === 'function' ? ArenaCache.entrySize(Math.round(keyBytes), valueBytes) : valueBytes + keyBytes + 48;
+  let charged = 0; // what the target keys are charged, by the cache's own formula
+  for (let i = 0; i < target; i++) charged += ArenaCache.entrySize(Buffer.byteLength(keyOf(i)), valueBytes);
+  const align = 64 * segments;
+  const up = (x) => Math.ceil(x / align) * align;
 
-  if (mode === 'hold') {
-    // 1. a generous arena holds every key: the fullest segment tells the per-segment budget needed
-    //    (segments are chosen by key hash, independent of the budget).
-    let probe = await fill(Math.ceil(target * charge * 1.5 + segments * 4096), target, 1);
-    if (probe.entries < target) probe = await fill(probe.maxBytes * 2, target, 2);
-    // 2. the smallest maxBytes whose per-segment region (docs/ABI.md §7 layout) fits that segment
-    const region = (share) => {
-      let buckets = 8;
-      while (buckets < share >> 7) buckets *= 2;
-      return (share - 4 * buckets) & ~15;
-    };
-    let share = probe.maxSegmentUsed & ~15;
-    while (region(share) < probe.maxSegmentUsed) share += 16;
-    let maxBytes = share * segments;
-    // 3. verify; if the layout differs from the formula, grow until nothing is evicted
-    for (let iter = 3; iter <= 12; iter++) {
-      const res = await fill(maxBytes, target, iter);
-      if (res.entries >= target && res.evictions === 0) return res;
-      maxBytes = Math.ceil((maxBytes * 1.005) / (16 * segments)) * 16 * segments;
+  const hold = async () => {
+    let probe = await fill({ maxBytes: up(charged * 1.5 + segments * 65536) }, target);
+    while (probe.evictions > 0 || probe.entries < target) probe = await fill({ maxBytes: up(probe.maxBytes * 2) }, target);
+    const need = probe.maxSegmentUsed; // what the fullest segment holds when nothing is evicted
+    let maxBytes = up((need / probe.segmentBudget) * probe.maxBytes);
+    for (let iter = 0; iter < 20; iter++) {
+      const res = await fill({ maxBytes }, target);
+      if (res.entries >= target && res.evictions === 0) return { ...res, iterations: iter + 2 };
+      // the index need not grow in proportion (e.g. a power-of-two bucket count): scale by what
+      // a segment's budget turned out to be at this size, or by 0.2% if the budget was enough
+      maxBytes = up(maxBytes * Math.max(1.002, need / res.segmentBudget));
     }
     throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
+  };
+  if (mode === 'hold') return hold();
+  if (maxEntries) {
+    const h = await hold();
+    const res = await fill({ maxBytes: up(h.maxBytes * 1.05), maxEntries: target }, 2 * target);
+    return { ...res, bound: 'maxEntries' };
   }
-  // capacity: steady-state entries after 2×target distinct inserts grow linearly with the budget
-  let maxBytes = Math.ceil(target * charge * 1.1 + segments * 4096);
+  let maxBytes = up(charged * 1.1 + segments * 4096);
   let best = null;
   for (let iter = 1; iter <= 8; iter++) {
-    const res = await fill(maxBytes, 2 * target, iter);
+    const res = await fill({ maxBytes }, 2 * target);
     const err = (res.entries - target) / target;
-    if (!best || Math.abs(err) < Math.abs((best.entries - target) / target)) best = res;
+    if (!best || Math.abs(err) < Math.abs((best.entries - target) / target)) best = { ...res, iterations: iter, bound: 'maxBytes' };
     if (Math.abs(err) <= 0.002) break;
-    maxBytes = Math.ceil(maxBytes * (target / Math.max(1, res.entries)));
+    maxBytes = up(maxBytes * (target / Math.max(1, res.entries)));
   }
   return best;
 }

@@ -115,6 +115,9 @@ export const ARENA = {
 
 export const ALL_IDS = [ARENA.id, ...PEERS.map((p) => p.id)];
 
+/** What the core section compares by default (issue 17); `--libs` may add the others. */
+export const DEFAULT_IDS = [ARENA.id, 'lru-cache', 'mnemonist-lrucache', 'lru.min', 'tiny-lru', 'quick-lru'];
+
 export function peerById(id) {
   return id === ARENA.id ? ARENA : PEERS.find((p) => p.id === id);
 }

@@ -86,10 +86,11 @@ export function checksum(u32) {
 }
 
 /**
- * Exact hit count of a strict LRU of `capacity` on `trace` of ids in [0, n): an O(1) linked list
- * over typed arrays (reference for the hit-ratio check; no Map, so it stays linear).
+ * Exact hit count of a strict LRU of `capacity` on `trace` of ids in [0, n), counting only the
+ * accesses from index `countFrom` on (the ones before warm the cache): an O(1) linked list over
+ * typed arrays (reference for the hit-ratio check; no Map, so it stays linear).
  */
-export function strictLruHits(trace, capacity, n) {
+export function strictLruHits(trace, capacity, n, countFrom = 0) {
   const slot = new Int32Array(n).fill(-1);
   const keyOf = new Int32Array(capacity);
   const prev = new Int32Array(capacity);
@@ -108,7 +109,7 @@ export function strictLruHits(trace, capacity, n) {
     const k = trace[i];
     const s = slot[k];
     if (s >= 0) {
-      hits++;
+      if (i >= countFrom) hits++;
       if (s !== head) { unlink(s); pushFront(s); }
     } else {
       let t;

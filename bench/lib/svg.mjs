@@ -7,10 +7,9 @@ const COLORS = { highlight: '#d9480f', reference: '#1c7ed6', other: '#868e96', m
 /**
  * panels: [{ title, bars: [{ label, value, kind?: 'highlight'|'reference'|'other', note? }],
  *            format: (v) => string, goal?: { value, label } }]
- * Bars with a non-finite value are drawn as "n/a".
+ * Bars with a non-finite value are drawn as "n/a". legend: [[kind, name]] under the panels.
  */
-export function barChart({ title, subtitle, panels, width = 760 }) {
-  const labelW = 210;
+export function barChart({ title, subtitle, panels, width = 760, labelW = 210, legend = [['highlight', 'arenacache'], ['reference', 'reference'], ['other', 'peers']] }) {
   const valueW = 110;
   const barMax = width - labelW - valueW - 20;
   const rowH = 20;
@@ -47,15 +46,10 @@ export function barChart({ title, subtitle, panels, width = 760 }) {
   }
   y += 16;
   const legendY = y;
-  const legend = [
-    ['highlight', 'arenacache'],
-    ['reference', 'reference'],
-    ['other', 'peers'],
-  ];
   let lx = 10;
   for (const [k, name] of legend) {
-    out.push(`<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${COLORS[k]}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${name}</text>`);
-    lx += 110;
+    out.push(`<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${COLORS[k]}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${esc(name)}</text>`);
+    lx += 24 + name.length * 6.5;
   }
   y += 12;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="Helvetica, Arial, sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${out.join('\n')}\n</svg>\n`;

@@ -1,361 +1,258 @@
-// One library, one shape (entries × value bytes), in its own process (clean heap and JIT).
-// Started by sections/core.mjs with --expose-gc; reports progress and one result over IPC.
+// One library (or one ArenaCache variant) for the core section, alive for a whole shape: the
+// parent (core.mjs) asks it to set up a cache state and then to run one round of a scenario at a
+// time, interleaved with the other libraries' children. Isolated heaps: one library's garbage
+// and its collector's pauses are never billed to another. Started with --expose-gc.
 import { PerformanceObserver } from 'node:perf_hooks';
 import { PEERS, ARENA } from '../lib/peers.mjs';
 import { loadArenaCache, sizeArena } from '../lib/arena.mjs';
-import { rng, permutation, uniformIndices, zipfTrace, checksum, strictLruHits } from '../lib/prng.mjs';
-import { summarize, percentile } from '../lib/stats.mjs';
+import { rng, permutation, uniformIndices, zipfTrace, checksum } from '../lib/prng.mjs';
 
-const cfg = JSON.parse(process.argv[2]);
-const send = (m) => (process.send ? process.send(m) : process.stderr.write(JSON.stringify(m) + '\n'));
-const step = (text) => send({ type: 'progress', text });
-const now = () => performance.now();
+const seqKey = (i) => 'key:' + i;
+import { summarize } from '../lib/stats.mjs';
+import { serve, progress, Unavailable } from '../lib/serve.mjs';
+import { scenarioById, makeValue, opsPerRun, coldFills } from './core-scenarios.mjs';
 
+const cfg = JSON.parse(process.argv[2]); // { lib, variant, entries, valueBytes, seed, zipf, quick, maxEntries }
+const { entries: N, valueBytes: V, seed } = cfg;
 if (typeof globalThis.gc !== 'function') throw new Error('core-child needs --expose-gc');
 const gcFull = () => {
   globalThis.gc();
   globalThis.gc();
 };
+const tick = () => new Promise((r) => setTimeout(r, 20));
+const OPS = opsPerRun(cfg.quick);
+
+// ---------- the library and its cache factory ----------
+// create(mode, capacity, keyOf): 'hold' = holds `capacity` entries without evicting (get rows),
+// 'capacity' = a steady state of `capacity` entries (rows that evict); keyOf(i) = the i-th key
+// inserted, which is what ArenaCache's byte budget is sized with (the peers count entries)
+let create;
+let arena = null; // { ArenaCache, from, sizing: {} } for ArenaCache
+const variant = cfg.variant ?? {}; // ArenaCache only: { read: 'get'|'getInto'|'getView', options: {...} }
+if (cfg.lib === ARENA.id) {
+  const loaded = await loadArenaCache();
+  arena = loaded.ok ? { ArenaCache: loaded.ArenaCache, from: loaded.from, sizing: {}, unavailable: null } : { unavailable: loaded.reason };
+  create = async (mode, capacity, keyOf) => {
+    const key = `${mode}:${capacity}`;
+    if (!arena.sizing[key]) {
+      progress(`sizing ArenaCache (${mode} ${capacity})`);
+      arena.sizing[key] = await sizeArena(arena.ArenaCache, {
+        target: capacity, keyOf, valueBytes: V, mode, baseOptions: variant.options ?? {}, maxEntries: cfg.maxEntries,
+        onStep: (r) => progress(`sizing ArenaCache (${mode} ${capacity}): maxBytes ${r.maxBytes} → ${r.entries} entries`),
+      });
+      gcFull();
+    }
+    return arena.ArenaCache.create(arena.sizing[key].options);
+  };
+} else {
+  const peer = PEERS.find((p) => p.id === cfg.lib);
+  if (!peer) throw new Error('unknown library ' + cfg.lib);
+  create = (mode, capacity) => peer.create(capacity);
+}
+
+function readerFor(cache) {
+  if (variant.read === 'getInto') {
+    const buf = new Uint8Array(V);
+    return (k) => {
+      const n = cache.getInto(k, buf);
+      return n < 0 ? -1 : buf[0] + buf[n - 1];
+    };
+  }
+  if (variant.read === 'getView') {
+    return (k) => {
+      const v = cache.getView(k);
+      return v === undefined ? -1 : v[0] + v[v.length - 1];
+    };
+  }
+  return (k) => {
+    const v = cache.get(k);
+    return v === undefined ? -1 : v[0] + v[v.length - 1];
+  };
+}
+
+function getManyFor(cache) {
+  if (arena) return (ks) => cache.getMany(ks);
+  const out = [];
+  return (ks) => {
+    for (let j = 0; j < ks.length; j++) out[j] = cache.get(ks[j]);
+    return out;
+  };
+}
+
+// ---------- cache states ----------
+// s is what the scenario loops see (see core-scenarios.mjs); it is rebuilt when the state changes
+let s = null;
+const indexCache = new Map();
+const perRound = (round, salt, make) => {
+  const key = `${salt}:${round}`;
+  if (!indexCache.has(key)) {
+    indexCache.clear();
+    indexCache.set(key, make(seed + salt * 1000 + round));
+  }
+  return indexCache.get(key);
+};
+const base = () => ({
+  N,
+  V,
+  indices: (round) => perRound(round, 1, (sd) => uniformIndices(OPS, N, sd)),
+  setMask: (round) =>
+    perRound(round, 2, (sd) => {
+      const r = rng(sd);
+      const m = new Uint8Array(OPS);
+      for (let i = 0; i < OPS; i++) m[i] = r() < 0.1 ? 1 : 0;
+      return m;
+    }),
+});
+
+function drop() {
+  s?.cache?.close?.();
+  for (const c of s?.fresh ?? []) c.close?.();
+  s = null;
+  gcFull();
+}
+
 const mem = () => {
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
 };
-const tick = () => new Promise((r) => setTimeout(r, 20));
 
-const { lib, entries: N, valueBytes: V, reps, warmup, seed } = cfg;
-const result = { lib, entries: N, valueBytes: V, reps, warmup, notes: [] };
-
-// ---------- the cache factory for this library ----------
-let create; // async (capacity, mode: 'hold' | 'capacity') => cache
-let isArena = false;
-if (lib === ARENA.id) {
-  const loaded = await loadArenaCache();
-  if (!loaded.ok) {
-    send({ type: 'unavailable', reason: loaded.reason });
-    process.exit(0);
-  }
-  isArena = true;
-  const { ArenaCache } = loaded;
-  result.from = loaded.from;
-  const sized = {};
-  const K = N;
-  const perm = permutation(K, seed ^ 0x1234);
-  create = async (capacity, mode) => {
-    const key = `${mode}:${capacity}`;
-    if (!sized[key]) {
-      step(`sizing ArenaCache to ${mode === 'hold' ? 'hold' : 'a capacity of'} ${capacity} entries`);
-      const keyOf = mode === 'hold' ? (i) => 'key:' + i : (i) => 'key:' + perm[i];
-      sized[key] = await sizeArena(ArenaCache, { target: capacity, keyOf, valueBytes: V, mode, onStep: (s) => step(`sizing ArenaCache (${mode} ${capacity}): maxBytes ${s.maxBytes} → ${s.entries ?? s.error} entries`) });
-      gcFull();
-    }
-    return ArenaCache.create({ maxBytes: sized[key].maxBytes });
-  };
-  result.sizing = sized;
-} else {
-  const peer = PEERS.find((p) => p.id === lib);
-  if (!peer) throw new Error('unknown library ' + lib);
-  create = (capacity) => peer.create(capacity);
-}
-
-// ---------- helpers ----------
-// the warm-up does a quarter of the work (at least 100k ops, at most all): enough for the JIT,
-// and it keeps the full run short
-const warmOps = (n) => Math.min(n, Math.max(n >> 2, 100_000));
-async function repeat(name, fn) {
-  const runs = [];
-  for (let r = 0; r < warmup + reps; r++) {
-    const warm = r < warmup;
-    step(`${name} ${warm ? 'warm-up' : `rep ${r - warmup + 1}/${reps}`}`);
-    const x = await fn(warm);
-    if (!warm) runs.push(x);
-  }
-  return runs;
-}
-
-let keyBytesTotal = 0;
-for (let i = 0; i < N; i++) keyBytesTotal += Buffer.byteLength('key:' + i);
-const keyBytesAvg = keyBytesTotal / N;
-result.payloadPerEntry = keyBytesAvg + V;
-
-// ---------- phase A: memory, forced GC, GC pauses under 90/10 on a full cache ----------
-{
-  gcFull();
-  const emptyGc = [];
-  for (let r = 0; r < 1 + reps; r++) {
-    const t = now();
-    globalThis.gc();
-    if (r) emptyGc.push(now() - t);
-  }
-  result.forcedGcEmptyMs = summarize(emptyGc);
-
-  gcFull();
-  const m0 = mem();
-  let cache = await create(N, 'hold');
-  if (isArena) {
-    // the sizing runs above allocated arenas of their own: collect them before the baseline
-    cache = null;
+const states = {
+  // a full cache of fresh keys and values that the bench does not retain: memory per entry
+  async memory() {
+    if (arena) (await create('hold', N, seqKey)).close?.(); // size first: the sizing arenas are collected before the baseline
     gcFull();
-    Object.assign(m0, mem());
-    cache = await create(N, 'hold');
-  }
-  step(`fill ${N} entries (fresh keys and values) for memory`);
-  const tf = now();
-  for (let i = 0; i < N; i++) {
-    const v = new Uint8Array(V);
-    v[0] = i;
-    v[V - 1] = i >>> 8;
-    cache.set('key:' + i, v);
-  }
-  result.fillMs = now() - tf;
-  gcFull();
-  await tick();
-  gcFull();
-  const m1 = mem();
-  const size = cache.size;
-  const d = { heapUsed: m1.heapUsed - m0.heapUsed, external: m1.external - m0.external, arrayBuffers: m1.arrayBuffers - m0.arrayBuffers, rss: m1.rss - m0.rss };
-  // arrayBuffers is a part of external: never add both. A non-shared wasm memory shows in external.
-  let total = d.heapUsed + d.external;
-  const memory = { entries: size, delta: d, totalBytes: total };
-  if (isArena) {
-    const st = cache.stats();
-    memory.arena = { memoryBytes: st.memoryBytes, bytesUsed: st.bytesUsed, bytesUsedPerEntry: st.bytesUsed / size, evictions: st.evictions };
-    if (Number.isFinite(st.memoryBytes) && d.external < st.memoryBytes * 0.9) {
-      total += st.memoryBytes;
-      memory.totalBytes = total;
-      memory.wasmAddedExplicitly = true;
-      result.notes.push('wasm memory did not show in process external memory: added stats().memoryBytes explicitly');
-    }
-  }
-  memory.bytesPerEntry = total / size;
-  memory.rssPerEntry = d.rss / size;
-  memory.overPayload = memory.bytesPerEntry / result.payloadPerEntry;
-  result.memory = memory;
-  if (size !== N) result.notes.push(`memory fill kept ${size} of ${N} entries`);
-
-  step('forced full GC with the cache full');
-  const fullGc = [];
-  for (let r = 0; r < 1 + reps; r++) {
-    const t = now();
-    globalThis.gc();
-    if (r) fullGc.push(now() - t);
-  }
-  result.forcedGcFullMs = summarize(fullGc);
-  result.forcedGcFullMaxMs = Math.max(...fullGc);
-
-  // 90/10 get/set on the full cache: gets of random present keys (built per call), sets of new
-  // keys with fresh values (each evicts the least recent entry).
-  const W = cfg.mixOps;
-  const B = 1000;
-  const idx = uniformIndices(W, N, seed + 7);
-  const r = rng(seed + 8);
-  const isSet = new Uint8Array(W);
-  for (let i = 0; i < W; i++) isSet[i] = r() < 0.1 ? 1 : 0;
-  const pauses = [];
-  const kinds = {};
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      pauses.push(e.duration);
-      const k = e.detail?.kind ?? e.kind;
-      kinds[k] = (kinds[k] ?? 0) + 1;
-    }
-  });
-  gcFull();
-  await tick();
-  obs.observe({ entryTypes: ['gc'] });
-  step(`90/10 get/set on the full cache, ${W} ops`);
-  const lat = new Float64Array(Math.floor(W / B));
-  let next = N;
-  let hits = 0;
-  let sink = 0;
-  const t0 = now();
-  for (let b = 0; b < lat.length; b++) {
-    const tb = now();
-    for (let i = b * B, e = i + B; i < e; i++) {
-      if (isSet[i]) {
-        const v = new Uint8Array(V);
-        v[0] = next;
-        cache.set('key:' + next++, v);
-      } else {
-        const v = cache.get('key:' + idx[i]);
-        if (v !== undefined) {
-          hits++;
-          sink += v[0];
-        }
+    await tick();
+    gcFull();
+    const m0 = mem();
+    const cache = await create('hold', N, seqKey);
+    progress(`memory: filling ${N} fresh entries`);
+    for (let i = 0; i < N; i++) cache.set('key:' + i, makeValue(i, V));
+    gcFull();
+    await tick();
+    gcFull();
+    const m1 = mem();
+    const d = { heapUsed: m1.heapUsed - m0.heapUsed, external: m1.external - m0.external, arrayBuffers: m1.arrayBuffers - m0.arrayBuffers, rss: m1.rss - m0.rss };
+    // arrayBuffers is part of external: never added twice. A wasm memory may not show in external.
+    let total = d.heapUsed + d.external;
+    const info = { entries: cache.size, delta: d };
+    if (arena) {
+      const st = cache.stats();
+      info.arena = { memoryBytes: st.memoryBytes, bytesUsed: st.bytesUsed, bytesUsedPerEntry: st.bytesUsed / cache.size };
+      if (d.external < st.memoryBytes * 0.9) {
+        total += st.memoryBytes;
+        info.wasmAddedExplicitly = true;
       }
     }
-    lat[b] = now() - tb;
-  }
-  const mixMs = now() - t0;
-  await tick();
-  await tick();
-  obs.disconnect();
-  const opsDone = lat.length * B;
-  result.mix = {
-    ops: opsDone,
-    opsPerSec: (opsDone / mixMs) * 1000,
-    hitRatio: hits / (opsDone - isSet.subarray(0, opsDone).reduce((a, x) => a + x, 0)),
-    batchOps: B,
-    batchP50Ms: percentile(lat, 50),
-    batchP99Ms: percentile(lat, 99),
-    batchMaxMs: Math.max(...lat),
-    gc: {
-      count: pauses.length,
-      totalMs: pauses.reduce((a, x) => a + x, 0),
-      p99Ms: pauses.length ? percentile(pauses, 99) : 0,
-      maxMs: pauses.length ? Math.max(...pauses) : 0,
-      byKind: kinds,
-    },
-    sink,
-  };
-  cache.close?.();
-  cache = null;
-  gcFull();
-}
-
-// ---------- phase B: throughput ----------
-const keys = new Array(N);
-for (let i = 0; i < N; i++) keys[i] = 'key:' + i;
-let P = 1;
-while (P * 2 <= Math.min(N, 65536, Math.floor((64 << 20) / V))) P *= 2;
-const mask = P - 1;
-const pool = new Array(P);
-for (let i = 0; i < P; i++) {
-  const v = new Uint8Array(V);
-  for (let j = 0; j < V; j += 64) v[j] = (i + j) & 255;
-  v[V - 1] = i & 255;
-  pool[i] = v;
-}
-result.valuePool = P;
-
-let cache = null;
-const drop = () => {
-  cache?.close?.();
-  cache = null;
-  globalThis.gc();
-};
-const runSet = (built) => async (warm) => {
-  drop();
-  const c = (cache = await create(N, 'hold'));
-  const n = warm ? warmOps(N) : N;
-  const t = now();
-  if (built) for (let i = 0; i < n; i++) c.set('key:' + i, pool[i & mask]);
-  else for (let i = 0; i < n; i++) c.set(keys[i], pool[i & mask]);
-  const ms = now() - t;
-  if (cache.size !== n) result.notes.push(`set kept ${cache.size} of ${n}`);
-  return (n / ms) * 1000;
-};
-result.setPrebuilt = summarize(await repeat('set (prebuilt keys)', runSet(false)));
-result.setBuilt = summarize(await repeat('set (keys built per call)', runSet(true)));
-
-const order = uniformIndices(N, N, seed + 1);
-const runGet = (built) => async (warm) => {
-  const c = cache;
-  const n = warm ? warmOps(N) : N;
-  let hits = 0;
-  let sink = 0;
-  const t = now();
-  if (built) {
-    for (let i = 0; i < n; i++) {
-      const v = c.get('key:' + order[i]);
-      if (v !== undefined) {
-        hits++;
-        sink += v.length;
-      }
+    let keyBytes = 0;
+    for (let i = 0; i < N; i++) keyBytes += Buffer.byteLength('key:' + i);
+    info.payloadPerEntry = keyBytes / N + V;
+    info.bytesPerEntry = total / cache.size;
+    info.rssPerEntry = d.rss / cache.size;
+    info.overPayload = info.bytesPerEntry / info.payloadPerEntry;
+    return { s: { ...base(), cache }, info };
+  },
+  // N entries whose key strings the bench keeps (for the same-object case), distinct values
+  async filled() {
+    const cache = await create('hold', N, seqKey);
+    const keys = new Array(N);
+    progress(`filling ${N} entries`);
+    for (let i = 0; i < N; i++) {
+      keys[i] = 'key:' + i;
+      cache.set(keys[i], makeValue(i, V));
     }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = c.get(keys[order[i]]);
-      if (v !== undefined) {
-        hits++;
-        sink += v.length;
-      }
-    }
-  }
-  const ms = now() - t;
-  if (hits !== n) result.notes.push(`get: ${n - hits} misses of ${n} (expected all hits)`);
-  return (n / ms) * 1000 + 0 * sink;
-};
-gcFull();
-result.getPrebuilt = summarize(await repeat('get uniform (prebuilt keys)', runGet(false)));
-result.getBuilt = summarize(await repeat('get uniform (keys built per call)', runGet(true)));
-
-// getMany: batches of prebuilt keys; ArenaCache.getMany vs a loop of get() for the others
-const BATCH = cfg.batch;
-const batch = new Array(BATCH);
-const out = new Array(BATCH);
-const hasGetMany = isArena && typeof cache.getMany === 'function'; // tiny-lru's getMany returns an object: not the same call
-result.getManyNative = hasGetMany;
-const runBatches = (timeEach, warm = false) => {
-  const c = cache;
-  const nb = Math.floor((warm ? warmOps(N) : N) / BATCH);
-  const lat = timeEach ? new Float64Array(nb) : null;
-  let found = 0;
-  const t = now();
-  for (let b = 0; b < nb; b++) {
-    const base = b * BATCH;
-    for (let j = 0; j < BATCH; j++) batch[j] = keys[order[base + j]];
-    const tb = timeEach ? now() : 0;
-    let res;
-    if (hasGetMany) res = c.getMany(batch);
-    else {
-      for (let j = 0; j < BATCH; j++) out[j] = c.get(batch[j]);
-      res = out;
-    }
-    if (timeEach) lat[b] = now() - tb;
-    for (let j = 0; j < BATCH; j++) if (res[j] !== undefined) found++;
-  }
-  const ms = now() - t;
-  return { keysPerSec: ((nb * BATCH) / ms) * 1000, lat, found };
-};
-result.getMany = summarize(await repeat(`getMany batches of ${BATCH}`, async (warm) => runBatches(false, warm).keysPerSec));
-step(`getMany batches of ${BATCH}: latency pass`);
-{
-  const { lat } = runBatches(true);
-  result.getManyLatency = { batch: BATCH, p50Us: percentile(lat, 50) * 1000, p99Us: percentile(lat, 99) * 1000, maxUs: Math.max(...lat) * 1000 };
-}
-if (isArena) {
-  const st = cache.stats();
-  result.arenaStatsAfterGets = { hits: st.hits, misses: st.misses, evictions: st.evictions, entries: st.entries ?? cache.size };
-}
-drop();
-
-// Zipf(θ) with capacity at a fraction of the key space, read-through (miss → set)
-{
-  const z = cfg.zipf;
-  const K = N;
-  const C = Math.round(K * z.capacityFraction);
-  const L = Math.round(K * z.lengthFactor);
-  step(`generating Zipf(${z.theta}) trace of ${L} over ${K} keys`);
-  const trace = zipfTrace(L, K, z.theta, seed + 3);
-  const refHits = strictLruHits(trace, C, K);
-  result.zipf = { theta: z.theta, keyspace: K, capacity: C, length: L, traceChecksum: checksum(trace), strictLruHitRatio: refHits / L };
-  const hitsSeen = [];
-  const sizes = [];
-  const runs = await repeat(`Zipf(${z.theta}) read-through, capacity ${C}`, async (warm) => {
-    drop();
-    const c = (cache = await create(C, 'capacity'));
-    const n = warm ? warmOps(L) : L;
+    const x = { ...base(), cache, keys, next: N, read: readerFor(cache), getMany: getManyFor(cache) };
+    return { s: x, info: { entries: cache.size } };
+  },
+  // a cache bounded to N entries (ArenaCache: the budget whose steady state is N entries),
+  // filled with N keys: every later insert evicts, and every library holds the same count
+  async steady() {
+    const cache = await create('capacity', N, seqKey);
+    progress(`filling ${N} entries`);
+    for (let i = 0; i < N; i++) cache.set('key:' + i, makeValue(i, V));
+    const x = { ...base(), cache, next: N, read: readerFor(cache), getMany: getManyFor(cache) };
+    return { s: x, info: { entries: cache.size } };
+  },
+  // fresh, empty caches before every round (made in freshCaches, untimed)
+  async empty() {
+    return { s: { ...base(), fresh: [] }, info: { fills: coldFills(N, V, cfg.quick) } };
+  },
+  // capacity C = 10% of the keys, warmed by N accesses of the trace before any timed round
+  async zipf(rounds) {
+    const z = cfg.zipf;
+    const C = Math.round(N * z.capacityFraction);
+    const warm = N;
+    const length = warm + rounds * OPS;
+    progress(`Zipf(${z.theta}) trace of ${length} over ${N} keys`);
+    const trace = zipfTrace(length, N, z.theta, seed + 3);
+    const zipfOrder = permutation(N, seed ^ 0x1234); // sizing inserts distinct keys in this order
+    const cache = await create('capacity', C, (i) => 'key:' + zipfOrder[i]);
+    const read = readerFor(cache);
     let hits = 0;
-    const t = now();
-    for (let i = 0; i < n; i++) {
-      const id = trace[i];
-      const k = keys[id];
-      if (c.get(k) === undefined) c.set(k, pool[id & mask]);
+    for (let i = 0; i < warm; i++) {
+      const k = 'key:' + trace[i];
+      if (read(k) < 0) cache.set(k, makeValue(trace[i], V));
       else hits++;
     }
-    const ms = now() - t;
-    if (!warm) {
-      hitsSeen.push(hits);
-      sizes.push(cache.size);
-    }
-    return (n / ms) * 1000;
-  });
-  result.zipf.opsPerSec = summarize(runs);
-  result.zipf.hitRatio = hitsSeen[hitsSeen.length - 1] / L;
-  result.zipf.hitRatioRuns = hitsSeen.map((h) => h / L);
-  result.zipf.entriesHeld = sizes[sizes.length - 1];
-  drop();
+    const x = { ...base(), cache, read, traceChunk: (round) => trace.subarray(warm + round * OPS, warm + (round + 1) * OPS) };
+    return { s: x, info: { capacity: C, warm, warmHitRatio: hits / warm, entriesHeld: cache.size, traceChecksum: checksum(trace) } };
+  },
+};
+
+let stateName = null;
+async function freshCaches() {
+  // set-cold: the previous round's caches are garbage now; collect them before the clock starts
+  for (const c of s.fresh) c.close?.();
+  s.fresh = [];
+  gcFull();
+  for (let i = coldFills(N, V, cfg.quick); i > 0; i--) s.fresh.push(await create('hold', N, seqKey));
 }
 
-if (process.send) process.send({ type: 'result', data: result }, () => process.exit(0));
-else send({ type: 'result', data: result });
+// ---------- GC pauses during timed runs ----------
+let pauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) pauses.push(e.duration);
+}).observe({ entryTypes: ['gc'] });
+
+serve({
+  async hello() {
+    if (arena?.unavailable) throw new Unavailable(arena.unavailable);
+    gcFull();
+    const emptyGc = [];
+    for (let r = 0; r < 4; r++) {
+      const t = performance.now();
+      globalThis.gc();
+      if (r) emptyGc.push(performance.now() - t);
+    }
+    return { lib: cfg.lib, from: arena?.from, forcedGcEmptyMs: summarize(emptyGc).median };
+  },
+  async setup({ scenario, rounds }) {
+    const sc = scenarioById(scenario);
+    if (stateName === sc.state && s) return { state: stateName, reused: true };
+    drop();
+    const { s: next, info } = await states[sc.state](rounds);
+    s = next;
+    stateName = sc.state;
+    gcFull(); // the setup's garbage (traces, key arrays) is the bench's, not the library's
+    return { state: stateName, info, sizing: arena ? Object.values(arena.sizing) : undefined };
+  },
+  async run({ scenario, round }) {
+    const sc = scenarioById(scenario);
+    if (sc.state === 'empty') await freshCaches();
+    if (sc.id !== 'gc-full') {
+      sc.id === 'zipf' ? s.traceChunk(round) : s.indices(round); // built before the clock starts
+      if (sc.id === 'mixed') s.setMask(round);
+    }
+    pauses = [];
+    const res = sc.run(s, round);
+    await tick(); // let the gc observer deliver this run's pauses
+    if (s.cache) res.size = s.cache.size;
+    res.gcMs = sc.id === 'gc-full' ? 0 : pauses.reduce((a, x) => a + x, 0);
+    res.gcMaxMs = sc.id === 'gc-full' ? 0 : Math.max(0, ...pauses);
+    return res;
+  },
+  async drop() {
+    drop();
+    stateName = null;
+    return {};
+  },
+});

@@ -2,19 +2,18 @@
 //   arena    — the shared ArenaCache (attached with the handle from the parent thread)
 //   lru      — its own lru-cache holding its own copy of every entry
 //   message  — a lru-cache on the parent thread, reached by postMessage (W requests in flight)
+// As in the core section: the key string is built per operation, every set stores a fresh value,
+// and every get reads the value's first and last byte.
 import { parentPort, workerData, threadId } from 'node:worker_threads';
 import v8 from 'node:v8';
 import { rng, uniformIndices } from '../lib/prng.mjs';
+import { makeValue } from './core-scenarios.mjs';
 
 const { mode, entries: N, valueBytes: V, ops, seed, index, window: W, arenaFrom } = workerData;
-const keys = new Array(N);
-for (let i = 0; i < N; i++) keys[i] = 'key:' + i;
 const idx = uniformIndices(ops, N, seed + 101 * (index + 1));
 const r = rng(seed + 211 * (index + 1));
 const isSet = new Uint8Array(ops);
 for (let i = 0; i < ops; i++) isSet[i] = r() < 0.1 ? 1 : 0;
-const pool = [];
-for (let i = 0; i < 1024; i++) pool.push(new Uint8Array(V).fill(i & 255));
 
 const heap = () => {
   const h = v8.getHeapStatistics();
@@ -31,11 +30,7 @@ if (mode === 'arena') {
   globalThis.gc?.();
   const before = heap();
   cache = new LRUCache({ max: N });
-  for (let i = 0; i < N; i++) {
-    const v = new Uint8Array(V);
-    v[0] = i;
-    cache.set(keys[i], v);
-  }
+  for (let i = 0; i < N; i++) cache.set('key:' + i, makeValue(i, V));
   globalThis.gc?.();
   memoryBytes = heap() - before;
 }
@@ -43,12 +38,19 @@ if (mode === 'arena') {
 function runLocal() {
   const c = cache;
   let hits = 0;
+  let sink = 0;
   for (let i = 0; i < ops; i++) {
-    const k = keys[idx[i]];
-    if (isSet[i]) c.set(k, pool[i & 1023]);
-    else if (c.get(k) !== undefined) hits++;
+    const k = 'key:' + idx[i];
+    if (isSet[i]) c.set(k, makeValue(idx[i], V));
+    else {
+      const v = c.get(k);
+      if (v !== undefined) {
+        hits++;
+        sink += v[0] + v[v.length - 1];
+      }
+    }
   }
-  return hits;
+  return { hits, sink };
 }
 
 function runMessages() {
@@ -56,20 +58,24 @@ function runMessages() {
     let sent = 0;
     let done = 0;
     let hits = 0;
+    let sink = 0;
     const onMessage = (m) => {
       if (m.t !== 'res') return;
       done++;
-      if (m.v !== undefined) hits++;
+      if (m.v !== undefined) {
+        hits++;
+        sink += m.v[0] + m.v[m.v.length - 1];
+      }
       if (sent < ops) send();
       else if (done === ops) {
         parentPort.off('message', onMessage);
-        resolve(hits);
+        resolve({ hits, sink });
       }
     };
     const send = () => {
       const i = sent++;
-      if (isSet[i]) parentPort.postMessage({ t: 's', id: i, k: keys[idx[i]], v: pool[i & 1023] });
-      else parentPort.postMessage({ t: 'g', id: i, k: keys[idx[i]] });
+      if (isSet[i]) parentPort.postMessage({ t: 's', id: i, k: 'key:' + idx[i], v: makeValue(idx[i], V) });
+      else parentPort.postMessage({ t: 'g', id: i, k: 'key:' + idx[i] });
     };
     parentPort.on('message', onMessage);
     for (let j = 0; j < Math.min(W, ops); j++) send();
@@ -79,8 +85,8 @@ function runMessages() {
 parentPort.on('message', async (m) => {
   if (m.t !== 'go') return;
   const start = performance.timeOrigin + performance.now();
-  const hits = mode === 'message' ? await runMessages() : runLocal();
+  const res = mode === 'message' ? await runMessages() : runLocal();
   const end = performance.timeOrigin + performance.now();
-  parentPort.postMessage({ t: 'done', start, end, ops, hits });
+  parentPort.postMessage({ t: 'done', start, end, ops, ...res });
 });
 parentPort.postMessage({ t: 'ready', memoryBytes });
