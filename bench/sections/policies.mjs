@@ -1,0 +1,282 @@
+// Section 6, policies: miss ratios of candidate eviction policies for the core (exact LRU, CLOCK
+// over a log, S3-FIFO, SIEVE) on synthetic and real traces, read-through, next to exact LRU; plus
+// what 16 segments cost against one, the spread over segment-hash seeds (the noise), knob sweeps,
+// and the real ArenaCache for every policy its build supports. Idealized simulators live in
+// bench/lib/policies/ (byte budgets, no allocator or index); see docs/policies.md for the reading.
+import { build, parseSpec } from '../lib/policies/index.mjs';
+import { replay } from '../lib/replay.mjs';
+import { REAL_TRACES, tracesDir, loadRealTrace, zipf, scanHeavy, loopTrace } from '../lib/traces.mjs';
+import { loadArenaCache } from '../lib/arena.mjs';
+import { Report } from '../lib/report.mjs';
+import { median } from '../lib/stats.mjs';
+
+export function config(quick) {
+  return {
+    fractions: [0.01, 0.05, 0.1, 0.25],
+    segments: 16,
+    // Segment-hash seeds: each gives another key→segment assignment; their spread is the noise.
+    seeds: quick ? [1, 2] : [1, 2, 3, 4, 5],
+    // The policies of the main table (16 segments, every seed) and of the 1-segment comparison.
+    main: ['lru', 'clock:bits=1', 'clock:bits=2', 'clock:bits=2,k=4', 's3fifo:t=2', 's3fifo:t=1,ghost=approx', 'sieve'],
+    // Knob sweeps (16 segments, first seed only); skipped with --quick.
+    sweeps: quick
+      ? []
+      : [
+          { title: 'CLOCK over a log: counter bits × reinsertions per eviction (K)', specs: [1, 2].flatMap((b) => ['1', '2', '4', '8', 'inf'].map((k) => `clock:bits=${b},k=${k}`)) },
+          { title: 'S3-FIFO: small-queue share × move-to-main threshold × ghost kind', specs: ['5', '10', '20'].flatMap((s) => ['1', '2'].flatMap((t) => ['exact', 'approx'].map((g) => `s3fifo:s=${s},t=${t},ghost=${g}`))) },
+          { title: 'S3-FIFO (S 10%, approximate ghost): reinsertions per eviction (K)', specs: ['1', '2', '4', '8', 'inf'].flatMap((k) => [`s3fifo:t=1,ghost=approx,k=${k}`, `s3fifo:t=2,ghost=approx,k=${k}`]) },
+        ],
+    // The real core: every policy name it may support, plus its default (exact segmented LRU today).
+    corePolicies: ['lru', 'clock', 's3fifo', 'sieve'],
+    coreValueBytes: 100, // unsized traces: every value this size (8-byte keys), so bytes ∝ count
+    coreMaxRequests: quick ? 1_000_000 : 10_000_000,
+  };
+}
+
+/** The workloads, cheapest first. `load()` resolves to a trace, or null when not present. */
+export function workloads(quick) {
+  const syn = (make) => ({ kind: 'synthetic', load: async () => make() });
+  const list = quick
+    ? [
+        { name: 'zipf-100k', ...syn(() => zipf({ objects: 100_000, length: 1_000_000, seed: 42 })) },
+        { name: 'scan-100k', ...syn(() => scanHeavy({ objects: 100_000, length: 1_000_000, seed: 43 })) },
+        { name: 'loop-100k', ...syn(() => loopTrace({ objects: 100_000, loop: 50_000, length: 1_000_000, seed: 44 })) },
+      ]
+    : [
+        { name: 'zipf-100k', ...syn(() => zipf({ objects: 100_000, length: 2_000_000, seed: 42 })) },
+        { name: 'zipf-1m', ...syn(() => zipf({ objects: 1_000_000, length: 10_000_000, seed: 41 })) },
+        { name: 'scan-100k', ...syn(() => scanHeavy({ objects: 100_000, length: 2_000_000, seed: 43 })) },
+        { name: 'loop-100k', ...syn(() => loopTrace({ objects: 100_000, loop: 50_000, length: 2_000_000, seed: 44 })) },
+      ];
+  // --quick keeps the real traces under ~120k requests (orm-busy has 5M)
+  for (const name of quick ? ['web12', 'cloudphysics', 'adaptsize'] : REAL_TRACES) {
+    list.push({ name, kind: 'real', load: () => loadRealTrace(name) });
+  }
+  return list;
+}
+
+const LABELS = { lru: 'LRU', clock: 'CLOCK', s3fifo: 'S3-FIFO', sieve: 'SIEVE' };
+
+/** 'clock:bits=2,k=4' → 'CLOCK 2b K4'; 's3fifo:t=1,ghost=approx' → 'S3-FIFO S10 t1 approx'. */
+export function label(text) {
+  const { policy, options: o } = parseSpec(text);
+  const k = o.maxReinserts === undefined || o.maxReinserts === Infinity ? '' : ` K${o.maxReinserts}`;
+  if (policy === 'clock') return `CLOCK ${o.bits ?? 1}b${k}`;
+  if (policy === 's3fifo') return `S3-FIFO S${Math.round((o.small ?? 0.1) * 100)} t${o.threshold ?? 2} ${o.ghost ?? 'exact'}${k}`;
+  return LABELS[policy];
+}
+
+const pts = (x) => (x * 100).toFixed(2);
+const signed = (x) => (x >= 0.00005 ? '+' : x <= -0.00005 ? '−' : '±') + Math.abs(x * 100).toFixed(2);
+
+/** One simulator run: miss ratio and work counters. */
+function simulate(spec, trace, capacity, segments, seed) {
+  const meanSize = trace.sizes ? trace.workingSetBytes / trace.objects : 1;
+  const cache = build(spec, { capacity, universe: trace.objects, segments, seed, meanSize });
+  const r = replay(cache, trace);
+  return { missRatio: r.missRatio, misses: r.misses, refused: r.refused, reinserts: cache.reinserts, reinsertedBytes: cache.reinsertedBytes, evictions: cache.evictions };
+}
+
+/** Which policies the built core supports: `{ available: Map(policy → bool), ArenaCache, reason }`. */
+async function coreSupport(policies) {
+  const loaded = await loadArenaCache();
+  const available = new Map(policies.map((p) => [p, false]));
+  if (!loaded.ok) return { available, ArenaCache: null, reason: loaded.reason };
+  for (const policy of policies) {
+    try {
+      const c = await loaded.ArenaCache.create({ maxBytes: 1 << 20, segments: 16, policy });
+      available.set(policy, c.policy === policy);
+      c.close?.();
+    } catch {
+      available.set(policy, false);
+    }
+  }
+  return { available, ArenaCache: loaded.ArenaCache, reason: null };
+}
+
+/**
+ * The smallest maxBytes whose per-segment data region holds `bytesPerSegment`: the index is carved
+ * out of each segment's share (a power-of-two bucket count ≈ share/128, 4 B each; docs/ABI.md).
+ */
+function maxBytesFor(bytesPerSegment, segments) {
+  const region = (share) => {
+    let buckets = 8;
+    while (buckets < share >> 7) buckets *= 2;
+    return (share - 4 * buckets) & ~15;
+  };
+  let share = Math.max(1024, bytesPerSegment & ~15);
+  while (region(share) < bytesPerSegment) share += 16;
+  return share * segments;
+}
+
+/** Read-through replay of a trace through the real ArenaCache (8-char hex keys). */
+async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, segments }) {
+  const charge = (size) => ArenaCache.entrySize(8, size);
+  let maxValue = valueBytes;
+  let total = 0;
+  if (trace.sizes) {
+    const seen = new Uint8Array(trace.objects);
+    for (let i = 0; i < trace.ids.length; i++) {
+      const k = trace.ids[i];
+      if (!seen[k]) {
+        seen[k] = 1;
+        total += charge(trace.sizes[i]);
+        if (trace.sizes[i] > maxValue) maxValue = trace.sizes[i];
+      }
+    }
+  } else total = trace.workingSetBytes * charge(valueBytes);
+  const maxBytes = maxBytesFor(Math.floor((total * fraction) / segments), segments);
+  const cache = await ArenaCache.create({ maxBytes, segments, maxValueBytes: Math.min(maxValue, Math.floor(maxBytes / segments) - 64), ...(policy ? { policy } : {}) });
+  const value = new Uint8Array(maxValue).fill(7);
+  const keys = new Map();
+  const keyOf = (id) => id.toString(16).padStart(8, '0');
+  let misses = 0, refused = 0;
+  for (let i = 0; i < trace.ids.length; i++) {
+    const key = keyOf(trace.ids[i]);
+    if (cache.get(key) !== undefined) continue;
+    misses++;
+    try {
+      cache.set(key, trace.sizes ? value.subarray(0, trace.sizes[i]) : value.subarray(0, valueBytes));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      refused++;
+    }
+  }
+  void keys;
+  const budget = cache.stats().segments[0]?.budget ?? NaN;
+  cache.close?.();
+  return { missRatio: misses / trace.ids.length, refused, maxBytes, segmentBudget: budget };
+}
+
+export async function run(ctx) {
+  const cfg = config(ctx.quick);
+  const report = new Report();
+  const data = { config: cfg, workloads: [], core: {} };
+  const { dir, reason } = tracesDir();
+  const core = await coreSupport(cfg.corePolicies);
+  data.core = { available: Object.fromEntries(core.available), reason: core.reason };
+
+  report.heading('policies — eviction policies for the core, read-through miss ratios');
+  report.para(
+    `Idealized byte-budgeted simulators (bench/lib/policies/), ${cfg.segments} segments of 1/${cfg.segments} of the budget each, keys spread by a seeded hash; ` +
+      `miss ratio over all requests (cold misses included: they are the same for every policy). Cache sizes are fractions of the working set ` +
+      `(distinct objects; bytes for sized traces). Δ = policy − LRU in points, median over ${cfg.seeds.length} segment-hash seeds; [min, max] of the per-seed Δ. ` +
+      `Real traces: ${dir ?? reason}.`,
+  );
+  for (const [p, ok] of core.available) if (!ok) report.note(`core policy ${p}: not available in this build${core.reason ? ` (${core.reason})` : ''}`);
+
+  const summary = new Map(cfg.main.map((s) => [s, []])); // spec → per-cell Δ medians
+  const loads = workloads(ctx.quick);
+  for (const w of loads) {
+    ctx.progress(`${w.name}: loading`);
+    const trace = await w.load();
+    if (!trace) {
+      report.note(`${w.name}: trace not present (${reason ?? 'file missing'})`);
+      data.workloads.push({ name: w.name, present: false });
+      continue;
+    }
+    const wd = { name: w.name, present: true, note: trace.note, requests: trace.ids.length, objects: trace.objects, workingSetBytes: trace.workingSetBytes, sized: !!trace.sizes, cells: [] };
+    data.workloads.push(wd);
+    const rows = [];
+    const segRows = [];
+    const workRows = [];
+    for (const fraction of cfg.fractions) {
+      const capacity = Math.floor(trace.workingSetBytes * fraction);
+      const cell = { fraction, capacity, main: {}, oneSegment: {}, sweeps: {}, core: {} };
+      wd.cells.push(cell);
+      // main table: every seed, paired with LRU under the same seed
+      for (const spec of cfg.main) {
+        ctx.progress(`${w.name} ${fraction * 100}%: ${spec}`);
+        const runs = cfg.seeds.map((seed) => simulate(spec, trace, capacity, cfg.segments, seed));
+        cell.main[spec] = { runs, median: median(runs.map((r) => r.missRatio)) };
+      }
+      const lru = cell.main.lru.runs;
+      for (const spec of cfg.main) {
+        const deltas = cell.main[spec].runs.map((r, i) => r.missRatio - lru[i].missRatio);
+        Object.assign(cell.main[spec], { delta: median(deltas), deltaMin: Math.min(...deltas), deltaMax: Math.max(...deltas) });
+        if (spec !== 'lru') summary.get(spec).push({ workload: w.name, fraction, delta: median(deltas), deltaMax: Math.max(...deltas) });
+      }
+      const lruSpread = Math.max(...lru.map((r) => r.missRatio)) - Math.min(...lru.map((r) => r.missRatio));
+      cell.lruSpread = lruSpread;
+      rows.push([
+        `${fraction * 100}%`,
+        pts(cell.main.lru.median),
+        pts(lruSpread),
+        ...cfg.main.slice(1).map((s) => `${pts(cell.main[s].median)} (${signed(cell.main[s].delta)} [${signed(cell.main[s].deltaMin)}, ${signed(cell.main[s].deltaMax)}])`),
+      ]);
+      // one segment vs 16
+      for (const spec of cfg.main) {
+        ctx.progress(`${w.name} ${fraction * 100}%: ${spec}, 1 segment`);
+        cell.oneSegment[spec] = simulate(spec, trace, capacity, 1, cfg.seeds[0]);
+      }
+      segRows.push([`${fraction * 100}%`, ...cfg.main.map((s) => `${pts(cell.oneSegment[s].missRatio)} / ${pts(cell.main[s].median)}`)]);
+      // work: re-appends (log copies) per miss
+      workRows.push([`${fraction * 100}%`, ...cfg.main.filter((s) => !/^(lru|sieve)/.test(s)).map((s) => {
+        const r = cell.main[s].runs[0];
+        return `${(r.reinserts / Math.max(1, r.misses)).toFixed(2)}`;
+      })]);
+      // sweeps
+      for (const sw of cfg.sweeps) {
+        for (const spec of sw.specs) {
+          ctx.progress(`${w.name} ${fraction * 100}%: ${spec}`);
+          const r = simulate(spec, trace, capacity, cfg.segments, cfg.seeds[0]);
+          cell.sweeps[spec] = { ...r, delta: r.missRatio - lru[0].missRatio };
+        }
+      }
+      // the real core
+      if (core.ArenaCache && trace.ids.length <= cfg.coreMaxRequests) {
+        const names = [null, ...cfg.corePolicies.filter((p) => core.available.get(p))];
+        for (const policy of names) {
+          ctx.progress(`${w.name} ${fraction * 100}%: core ${policy ?? 'default'}`);
+          cell.core[policy ?? 'default'] = await coreReplay(core.ArenaCache, trace, fraction, { policy, valueBytes: cfg.coreValueBytes, segments: cfg.segments });
+        }
+      }
+    }
+    report.table(
+      `${w.name}: ${trace.note ?? `${trace.ids.length.toLocaleString('en-US')} requests, ${trace.objects.toLocaleString('en-US')} objects${trace.sizes ? ', sized' : ''}`} — miss % (Δ points vs LRU [per-seed min, max])`,
+      ['size', 'LRU', 'LRU seed spread', ...cfg.main.slice(1).map(label)],
+      rows,
+    );
+    report.table(`${w.name}: 1 segment / ${cfg.segments} segments, miss %`, ['size', ...cfg.main.map(label)], segRows);
+    report.table(`${w.name}: re-appends (log copies) per miss, ${cfg.segments} segments`, ['size', ...cfg.main.filter((s) => !/^(lru|sieve)/.test(s)).map(label)], workRows);
+    for (const sw of cfg.sweeps) {
+      report.table(
+        `${w.name}: ${sw.title} — Δ points vs LRU (seed ${cfg.seeds[0]})`,
+        ['size', ...sw.specs.map(label)],
+        wd.cells.map((c) => [`${c.fraction * 100}%`, ...sw.specs.map((s) => signed(c.sweeps[s].delta))]),
+      );
+    }
+    const coreCols = Object.keys(wd.cells[0].core);
+    if (coreCols.length) {
+      report.table(
+        `${w.name}: the real ArenaCache (${cfg.segments} segments, FNV-1a picks the segment), miss % vs the simulator's LRU median`,
+        ['size', 'sim LRU', ...coreCols.map((c) => (c === 'default' ? 'core default (exact LRU today)' : `core ${c}`))],
+        wd.cells.map((c) => [`${c.fraction * 100}%`, pts(c.main.lru.median), ...coreCols.map((k) => `${pts(c.core[k].missRatio)}${c.core[k].refused ? ` (${c.core[k].refused} refused)` : ''}`)]),
+      );
+    }
+  }
+
+  // Summary: per policy, the worst and mean Δ over every cell.
+  const sumRows = [];
+  for (const [spec, cells] of summary) {
+    if (!cells.length) continue;
+    const worst = cells.reduce((a, c) => (c.delta > a.delta ? c : a));
+    const best = cells.reduce((a, c) => (c.delta < a.delta ? c : a));
+    const mean = cells.reduce((a, c) => a + c.delta, 0) / cells.length;
+    sumRows.push([label(spec), signed(mean), `${signed(worst.delta)} (${worst.workload} ${worst.fraction * 100}%)`, `${signed(best.delta)} (${best.workload} ${best.fraction * 100}%)`, String(cells.filter((c) => c.delta > 0.0005).length) + ` of ${cells.length}`]);
+  }
+  report.table('summary over every workload and size (16 segments): Δ miss points vs LRU', ['policy', 'mean Δ', 'worst Δ (cell)', 'best Δ (cell)', 'cells worse by > 0.05'], sumRows);
+  data.summary = Object.fromEntries([...summary].map(([s, c]) => [s, c]));
+
+  const z = data.workloads.find((w) => w.name === (ctx.quick ? 'zipf-100k' : 'zipf-1m'));
+  const zc = z?.cells?.find((c) => c.fraction === 0.1);
+  const targets = zc
+    ? cfg.main.filter((s) => s !== 'lru').map((s) => ({
+        section: 'policies',
+        goal: `${label(s)}: Zipf(0.99) ${z.name} at 10%, hit ratio ≥ exact LRU's (16 segments)`,
+        value: `${pts(1 - zc.main[s].median)}% vs ${pts(1 - zc.main.lru.median)}% (${signed(-zc.main[s].delta)} points)`,
+        reached: zc.main[s].delta <= 0,
+      }))
+    : [];
+  return { status: 'ok', data, report, charts: [], targets };
+}
