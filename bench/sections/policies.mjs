@@ -74,7 +74,7 @@ function simulate(spec, trace, capacity, segments, seed) {
   const meanSize = trace.sizes ? trace.workingSetBytes / trace.objects : 1;
   const cache = build(spec, { capacity, universe: trace.objects, segments, seed, meanSize });
   const r = replay(cache, trace);
-  return { missRatio: r.missRatio, misses: r.misses, refused: r.refused, reinserts: cache.reinserts, reinsertedBytes: cache.reinsertedBytes, evictions: cache.evictions };
+  return { missRatio: r.missRatio, misses: r.misses, refused: r.refused, reinserts: cache.reinserts, reinsertedBytes: cache.reinsertedBytes, maxReinsertRun: cache.maxReinsertRun ?? 0, evictions: cache.evictions };
 }
 
 /** Which policies the built core supports: `{ available: Map(policy → bool), ArenaCache, reason }`. */
@@ -128,7 +128,6 @@ async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, seg
   const maxBytes = maxBytesFor(Math.floor((total * fraction) / segments), segments);
   const cache = await ArenaCache.create({ maxBytes, segments, maxValueBytes: Math.min(maxValue, Math.floor(maxBytes / segments) - 64), ...(policy ? { policy } : {}) });
   const value = new Uint8Array(maxValue).fill(7);
-  const keys = new Map();
   const keyOf = (id) => id.toString(16).padStart(8, '0');
   let misses = 0, refused = 0;
   for (let i = 0; i < trace.ids.length; i++) {
@@ -142,7 +141,6 @@ async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, seg
       refused++;
     }
   }
-  void keys;
   const budget = cache.stats().segments[0]?.budget ?? NaN;
   cache.close?.();
   return { missRatio: misses / trace.ids.length, refused, maxBytes, segmentBudget: budget };
@@ -210,10 +208,10 @@ export async function run(ctx) {
         cell.oneSegment[spec] = simulate(spec, trace, capacity, 1, cfg.seeds[0]);
       }
       segRows.push([`${fraction * 100}%`, ...cfg.main.map((s) => `${pts(cell.oneSegment[s].missRatio)} / ${pts(cell.main[s].median)}`)]);
-      // work: re-appends (log copies) per miss
+      // work: re-appends (log copies) per miss, and the most one eviction did
       workRows.push([`${fraction * 100}%`, ...cfg.main.filter((s) => !/^(lru|sieve)/.test(s)).map((s) => {
         const r = cell.main[s].runs[0];
-        return `${(r.reinserts / Math.max(1, r.misses)).toFixed(2)}`;
+        return `${(r.reinserts / Math.max(1, r.misses)).toFixed(2)} / ${r.maxReinsertRun}`;
       })]);
       // sweeps
       for (const sw of cfg.sweeps) {
@@ -238,7 +236,7 @@ export async function run(ctx) {
       rows,
     );
     report.table(`${w.name}: 1 segment / ${cfg.segments} segments, miss %`, ['size', ...cfg.main.map(label)], segRows);
-    report.table(`${w.name}: re-appends (log copies) per miss, ${cfg.segments} segments`, ['size', ...cfg.main.filter((s) => !/^(lru|sieve)/.test(s)).map(label)], workRows);
+    report.table(`${w.name}: re-appends (log copies) per miss / most in one eviction, ${cfg.segments} segments`, ['size', ...cfg.main.filter((s) => !/^(lru|sieve)/.test(s)).map(label)], workRows);
     for (const sw of cfg.sweeps) {
       report.table(
         `${w.name}: ${sw.title} — Δ points vs LRU (seed ${cfg.seeds[0]})`,

@@ -69,12 +69,14 @@ describe('Clock (FIFO with reinsertion over a log)', () => {
     expect(victims).toEqual([2, 4]);
     expect(cache.order()).toEqual([3, 1, 5]);
     expect(cache.reinserts).toBe(3);
+    expect(cache.maxReinsertRun).toBe(2);
   });
 
   it('K = 1: after one re-append the tail goes even if visited', () => {
     const { cache, victims } = drive((onEvict) => new Clock({ capacity: 3, universe: 10, maxReinserts: 1, onEvict }), ops);
     expect(victims).toEqual([2, 1]);
     expect(cache.order()).toEqual([4, 3, 5]);
+    expect(cache.maxReinsertRun).toBe(1);
   });
 
   it('2-bit counters keep the more frequently hit entry where 1 bit cannot tell', () => {
@@ -125,6 +127,7 @@ describe('S3Fifo', () => {
     const unbounded = drive(make(Infinity), ops);
     expect(unbounded.victims).toEqual([1, 2, 3, 4, 5, 6, 3]);
     expect(unbounded.cache.order()).toEqual({ small: [8], main: [4, 1, 2] });
+    expect([bounded.cache.maxReinsertRun, unbounded.cache.maxReinsertRun]).toEqual([1, 2]);
   });
 
   it('admits an entry larger than S (unlike libCacheSim), which S then evicts first', () => {

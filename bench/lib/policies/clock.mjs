@@ -28,6 +28,7 @@ export class Clock {
     this.evictions = 0;
     this.reinserts = 0;
     this.reinsertedBytes = 0;
+    this.maxReinsertRun = 0; // most re-appends one eviction did: the worst-case work of an insert
   }
 
   has(key) {
@@ -63,6 +64,7 @@ export class Clock {
         this.reinsertedBytes += this.size[k];
         continue;
       }
+      if (moved > this.maxReinsertRun) this.maxReinsertRun = moved;
       this.present[k] = 0;
       this.used -= this.size[k];
       this.count--;

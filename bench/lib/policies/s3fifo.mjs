@@ -41,6 +41,7 @@ export class S3Fifo {
     this.evictions = 0;
     this.reinserts = 0;
     this.reinsertedBytes = 0;
+    this.maxReinsertRun = 0; // most S→M moves or M re-appends one eviction did
     this.ghostHits = 0;
   }
 
@@ -83,7 +84,8 @@ export class S3Fifo {
   }
 
   evictSmall() {
-    for (let moved = 0; this.s.length > 0; moved++) {
+    let moved = 0;
+    for (; this.s.length > 0; moved++) {
       const k = this.s.pop();
       const sz = this.size[k];
       this.sUsed -= sz;
@@ -98,12 +100,14 @@ export class S3Fifo {
       }
       this.ghost.add(k, sz);
       this.drop(k);
-      return;
+      break;
     }
+    this.noteRun(moved);
   }
 
   evictMain() {
-    for (let moved = 0; this.m.length > 0; moved++) {
+    let moved = 0;
+    for (; this.m.length > 0; moved++) {
       const k = this.m.pop();
       if (this.freq[k] > 0 && moved < this.maxReinserts) {
         this.freq[k]--;
@@ -114,8 +118,13 @@ export class S3Fifo {
       }
       this.mUsed -= this.size[k];
       this.drop(k);
-      return;
+      break;
     }
+    this.noteRun(moved);
+  }
+
+  noteRun(moved) {
+    if (moved > this.maxReinsertRun) this.maxReinsertRun = moved;
   }
 
   drop(k) {

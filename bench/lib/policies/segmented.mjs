@@ -75,4 +75,5 @@ export class Segmented {
   get evictions() { return this.sum('evictions'); }
   get reinserts() { return this.sum('reinserts'); }
   get reinsertedBytes() { return this.sum('reinsertedBytes'); }
+  get maxReinsertRun() { return Math.max(...this.parts.map((p) => p.maxReinsertRun ?? 0)); }
 }
