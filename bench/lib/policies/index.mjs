@@ -33,12 +33,13 @@ export function parseSpec(text) {
 /**
  * A simulator for `spec` with a total byte budget `capacity` over keys [0, universe):
  * `segments` = 1 is one cache; more wraps it in Segmented (keys hashed by `seed`).
- * `meanSize` sizes S3-FIFO's approximate ghost (slots = M's bytes / mean entry size).
+ * `meanSize` sizes S3-FIFO's approximate ghost (slots = M's bytes / mean entry size); `hashOf`
+ * replaces the seeded segment hash (see Segmented).
  */
-export function build(spec, { capacity, universe, segments = 16, seed = 0x811c9dc5, meanSize = 1, onEvict = null }) {
+export function build(spec, { capacity, universe, segments = 16, seed = 0x811c9dc5, hashOf = null, meanSize = 1, onEvict = null }) {
   const s = typeof spec === 'string' ? parseSpec(spec) : spec;
   const Ctor = POLICIES[s.policy];
   const create = (o) => new Ctor({ ...s.options, meanSize, ...o });
   if (segments === 1) return create({ capacity, universe, seed, onEvict });
-  return new Segmented({ capacity, universe, segments, seed, create, onEvict });
+  return new Segmented({ capacity, universe, segments, seed, hashOf, create, onEvict });
 }

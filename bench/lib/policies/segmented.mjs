@@ -10,9 +10,9 @@ const assignments = new Map(); // `${universe}/${segments}/${seed}` → { seg, l
  * Which segment each key lands in and its dense index inside that segment (so each segment's
  * arrays are sized to its own keys, not the whole universe). Memoized: a sweep reuses it.
  */
-export function assignment(universe, segments, seed) {
+export function assignment(universe, segments, seed, hashOf = null) {
   const id = `${universe}/${segments}/${seed}`;
-  let a = assignments.get(id);
+  let a = hashOf ? null : assignments.get(id);
   if (a) return a;
   if (segments < 1 || segments > 256 || (segments & (segments - 1)) !== 0) throw new RangeError(`segments must be a power of two ≤ 256, got ${segments}`);
   const shift = 32 - Math.log2(segments);
@@ -20,13 +20,14 @@ export function assignment(universe, segments, seed) {
   const local = new Int32Array(universe);
   const sizes = new Int32Array(segments);
   for (let k = 0; k < universe; k++) {
-    const s = segments === 1 ? 0 : hash32(k, seed) >>> shift; // top bits, as the core does
+    const s = segments === 1 ? 0 : (hashOf ? hashOf(k) : hash32(k, seed)) >>> shift; // top bits, as the core does
     seg[k] = s;
     local[k] = sizes[s]++;
   }
   const global = Array.from(sizes, (n) => new Int32Array(n));
   for (let k = 0; k < universe; k++) global[seg[k]][local[k]] = k;
   a = { seg, local, sizes, global };
+  if (hashOf) return a;
   if (assignments.size > 16) assignments.clear();
   assignments.set(id, a);
   return a;
@@ -35,10 +36,11 @@ export function assignment(universe, segments, seed) {
 export class Segmented {
   /**
    * `create({ capacity, universe, seed, onEvict })` builds one segment's policy; every segment gets
-   * floor(capacity / segments) bytes. `onEvict(key)` receives global keys.
+   * floor(capacity / segments) bytes. `onEvict(key)` receives global keys. `hashOf(key)`, if given,
+   * replaces the seeded hash (e.g. the core's FNV-1a of the key's bytes, to replay it exactly).
    */
-  constructor({ capacity, universe, segments = 16, seed = 0x811c9dc5, create, onEvict = null }) {
-    const a = assignment(universe, segments, seed);
+  constructor({ capacity, universe, segments = 16, seed = 0x811c9dc5, hashOf = null, create, onEvict = null }) {
+    const a = assignment(universe, segments, seed, hashOf);
     this.seg = a.seg;
     this.local = a.local;
     this.segmentCapacity = Math.floor(capacity / segments);
