@@ -180,7 +180,7 @@ export async function run(ctx) {
     ctx.progress(`${w.name}: loading`);
     const trace = await w.load();
     if (!trace) {
-      report.note(`${w.name}: trace not present (${reason ?? 'file missing'})`);
+      report.note(`${w.name}: ${reason ?? `not present (no ${w.name}.act.gz in ${dir})`}`);
       data.workloads.push({ name: w.name, present: false });
       continue;
     }
