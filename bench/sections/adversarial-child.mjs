@@ -7,7 +7,7 @@
 // every core that keeps that API.
 import { loadArenaCache } from '../lib/arena.mjs';
 import { fnvMulticollision, fnv1a32, randomKeysLike } from '../lib/fnv-collisions.mjs';
-import { readAct } from '../lib/act-trace.mjs';
+import { readAct } from '../lib/traces.mjs';
 import { rng, permutation } from '../lib/prng.mjs';
 import { percentile } from '../lib/stats.mjs';
 import { serve, progress, Unavailable } from '../lib/serve.mjs';
@@ -148,26 +148,20 @@ async function storm({ maxBytes, segments, smallValue, bigValue, maxPuts, timeBo
 
 // ---------- trace replay ----------
 async function replay({ file, fraction, timeBoxMs }) {
-  const t = readAct(file);
+  const t = await readAct(file);
   if (!t.sizes) throw new Error(`${file} has no object sizes`);
-  const seen = new Uint8Array(t.objects);
-  let workingSet = 0;
-  for (let i = 0; i < t.n; i++) {
-    if (!seen[t.ids[i]]) {
-      seen[t.ids[i]] = 1;
-      workingSet += t.sizes[i];
-    }
-  }
+  const n = t.ids.length;
+  const workingSet = t.workingSetBytes;
   const maxBytes = Math.floor((workingSet * fraction) / 1024) * 1024;
   const cache = await ArenaCache.create({ maxBytes, segments: 1 });
-  const lat = new Float64Array(t.n);
+  const lat = new Float64Array(n);
   let hits = 0;
   let sink = 0;
   let done = 0;
   const st0 = cache.stats();
   const t0 = now();
-  progress(`replay: ${t.n} requests on ${maxBytes} B (time box ${timeBoxMs / 1000} s)`);
-  for (; done < t.n && now() - t0 < timeBoxMs; done++) {
+  progress(`replay: ${n} requests on ${maxBytes} B (time box ${timeBoxMs / 1000} s)`);
+  for (; done < n && now() - t0 < timeBoxMs; done++) {
     const k = 'b:' + t.ids[done];
     const a = process.hrtime.bigint();
     const v = cache.get(k);
@@ -182,7 +176,7 @@ async function replay({ file, fraction, timeBoxMs }) {
   const st1 = cache.stats();
   const l = lat.subarray(0, done);
   return {
-    requests: t.n,
+    requests: n,
     done,
     workingSet,
     maxBytes,

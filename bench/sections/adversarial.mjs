@@ -5,12 +5,10 @@
 //              p99.9 < 0.2 ms)
 //   replay     the CloudPhysics block-I/O trace with its sizes, read-through, one segment at 25%
 //              of the working set: time per request and compactions (skipped without the trace)
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMember } from '../lib/child.mjs';
 import { roundRobin, ratio, medianOf, nsPerOp } from '../lib/round-robin.mjs';
-import { findTracesDir } from '../lib/act-trace.mjs';
+import { tracesDir, tracePath } from '../lib/traces.mjs';
 import { Report } from '../lib/report.mjs';
 import { fmtMs, fmtNum, fmtPct, fmtBytes } from '../lib/stats.mjs';
 
@@ -20,7 +18,7 @@ export function config(quick) {
   return {
     collision: { stages: 16, keys: 50_000, valueBytes: 100, seed: 17, rounds: quick ? 5 : 7, warmup: 1, targetMs: quick ? 40 : 150 },
     storm: { maxBytes: 64 << 20, segments: 16, smallValue: 64, bigValue: 128, maxPuts: quick ? 5_000 : 50_000, timeBoxMs: quick ? 4_000 : 30_000, seed: 5 },
-    replay: { trace: 'cloudphysics.act.gz', fraction: 0.25, timeBoxMs: quick ? 5_000 : 90_000 },
+    replay: { trace: 'cloudphysics', fraction: 0.25, timeBoxMs: quick ? 5_000 : 90_000 },
   };
 }
 
@@ -106,10 +104,9 @@ export async function run(ctx) {
     summary.push([`compaction storm, 64 MiB: slowest PUT / p99.9 (${s.puts.toLocaleString('en-US')} PUTs)`, `${fmtMs(s.maxMs)} / ${fmtMs(s.p999Ms)}`, '', 1, '< 1 ms / < 0.2 ms', s.maxMs < 1 && s.p999Ms < 0.2 ? 'reached' : 'not reached']);
   }
 
-  const found = findTracesDir();
-  const file = found.dir ? join(found.dir, cfg.replay.trace) : null;
-  if (!file || !existsSync(file)) {
-    report.note(`trace replay skipped: ${cfg.replay.trace} not found (looked in ${found.dir ?? found.tried.join(', ')}; set TRACES_DIR)`);
+  const file = tracePath(cfg.replay.trace);
+  if (!file) {
+    report.note(`trace replay skipped: ${cfg.replay.trace}.act.gz ${tracesDir().reason ?? 'not in ' + tracesDir().dir}`);
     data.replay = { status: 'skipped' };
   } else {
     const r = await one('trace replay', 'replay', { file, fraction: cfg.replay.fraction, timeBoxMs: cfg.replay.timeBoxMs });
