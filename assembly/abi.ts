@@ -150,3 +150,24 @@ export const SWEEP_RESTART: u32 = 1; // start at the oldest entry instead of the
 export const SW_REMOVED: u32 = 0; // u32: entries expired by this call
 export const SW_EXAMINED: u32 = 4; // u32: blocks examined
 export const SW_PASS_DONE: u32 = 8; // u32: 1 if the call reached the newest entry (a pass ended)
+
+// ---- info: what it writes to io ----
+export const INFO_VLEN: u32 = 0; // u32: value bytes
+export const INFO_COST: u32 = 4; // u32: bytes the entry is charged
+export const INFO_EXPIRES: u32 = 8; // f64: when it expires, in the host's ms (0 = never)
+
+// ---- scan: iteration over one segment, a bounded number of entries per call ----
+// The cursor lives at the start of io and survives between calls (the host keeps it there, or
+// saves and restores these SCAN_RECORDS bytes); records follow at SCAN_RECORDS (8-aligned).
+export const SCAN_STATE: u32 = 0; // u32: 0 start, 1 more to come, 2 this segment is done
+export const SCAN_RING: u32 = 4; // u32: which queue the cursor is in
+export const SCAN_LSN: u32 = 8; // u64: position in that queue's history (clock, s3fifo)
+export const SCAN_KLEN: u32 = 16; // u32: lru: length of the last key returned
+export const SCAN_KEY: u32 = 24; // lru: the last key returned (MAX_KEY bytes reserved)
+export const SCAN_START: u32 = 0;
+export const SCAN_MORE: u32 = 1;
+export const SCAN_DONE: u32 = 2;
+export const SCAN_VALUES: u32 = 1; // flag: records carry values
+export const SCAN_NEWEST_FIRST: u32 = 2; // flag (lru only): most recently used first
+// record: [u32 klen][u32 vlen][f64 expires (host ms, 0 = never)][key][value], padded to 8
+export const SCAN_RECORD_HEADER: u32 = 16;

@@ -10,7 +10,7 @@ import {
   H_SEED, H_DEFAULT_TTL, H_EPOCH, HEADER_SIZE, SL_STATE, SLOT_SIZE, SLOT_LIVE, COUNTER_SIZE,
   C_HITS, C_MISSES, POLICY_LRU, POLICY_S3FIFO, POLICY_COUNT, INIT_LOG, INIT_PREFAULT,
   DEFAULT_BYTES_PER_ENTRY, MIN_SEGMENT_STORAGE, ENTRY_HEADER, ENTRY_HEADER_LRU, REC_HEADER,
-  BATCH_RECORD_HEADER, SWEEP_RESTART, OK, NOT_FOUND, E_KEY_TOO_LONG, E_BAD_ARG, E_LOG_FULL,
+  BATCH_RECORD_HEADER, SWEEP_RESTART, INFO_VLEN, INFO_COST, INFO_EXPIRES, OK, NOT_FOUND, E_KEY_TOO_LONG, E_BAD_ARG, E_LOG_FULL,
   E_NO_MEMORY, ST_ENTRIES, ST_BYTES_USED, ST_BUDGET, ST_REGION, ST_MAX_ENTRIES, ST_LOG_BYTES,
   ST_SMALL_ENTRIES, ST_SMALL_BYTES, ST_HITS, ST_MISSES, ST_SETS, ST_DELETES, ST_EVICTIONS,
   ST_EXPIRATIONS, ST_REJECTED, ST_MOVES, ST_RECOVERIES, ST_INDEX_EVICTIONS, ST_GHOST_HITS,
@@ -25,15 +25,16 @@ import {
 import { segmentHash, segmentOf, indexHash } from './hash';
 import { lockSegment, unlockSegment } from './lock';
 import { claimSlot, freeSlot, releaseSlot } from './slots';
-import { entryHeader, ringOf, ringAt, ringLen } from './ring';
+import { entryHeader, blockSize, ringOf, ringAt, ringLen } from './ring';
 import { slotEntry } from './table';
-import { relTime, expiryFor } from './entry';
+import { relTime, expiryFor, expiryOf } from './entry';
 import {
   policy, segSet, lookupLive, segRemove, copyValue, onHit, resetSegment, segCount, segUsed,
   lruBudget, lruBudgetOf,
 } from './segment';
 import { segSweep } from './sweep';
 import { segCheck } from './check';
+import { segScan } from './scan';
 import { readOptimistic, READ_RETRY, READ_COPY, READ_HAS } from './read';
 
 export function abi_version(): u32 {
@@ -104,7 +105,8 @@ export function header(): usize {
 
 // @ts-ignore: decorator
 @inline function ioBytesFor(maxKey: u32, maxValue: u64): u64 {
-  let io = <u64>maxKey + maxValue + 64 + <u64>REC_HEADER;
+  // Room for the largest entry as a log record, and as a scan record behind the scan cursor.
+  let io = 2 * <u64>maxKey + maxValue + 96;
   if (io < 65536) io = 65536;
   return (io + 15) & ~(<u64>15);
 }
@@ -656,6 +658,46 @@ export function check(slot: u32, segIndex: u32): i32 {
   const seg = segPtr(segIndex);
   lockSegment(seg, slot);
   const r = segCheck(seg, scratchOf(slot));
+  unlockSegment(seg);
+  return r;
+}
+
+/**
+ * What io[0, klen) is: writes [u32 value bytes][u32 cost][f64 expires (host ms, 0 = never)] to
+ * io and returns 1, or 0 if absent. Neither records an access nor counts (an expired entry it
+ * finds is removed, as by peek).
+ */
+export function info(slot: u32, klen: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
+  if (klen > hdr32(H_MAX_KEY)) return E_KEY_TOO_LONG;
+  const io = ioPtr(slot);
+  const seg = segPtr(segIndexFor(io, klen));
+  const h = indexHash(io, <usize>klen);
+  lockSegment(seg, slot);
+  const s = lookupLive(seg, slot, h, io, klen, relTime(now));
+  if (s != 0) {
+    const e = slotEntry(s);
+    const x = expiryOf(e);
+    store<u32>(io + <usize>INFO_VLEN, load<u32>(e));
+    store<u32>(io + <usize>INFO_COST, <u32>blockSize(e));
+    store<f64>(io + <usize>INFO_EXPIRES, x == 0 ? 0 : load<f64>(headerPtr() + <usize>H_EPOCH) + <f64>x);
+  }
+  unlockSegment(seg);
+  return s != 0 ? 1 : 0;
+}
+
+/**
+ * Iterates segment `segIndex`: up to `max` live entries, in the order its policy would evict
+ * them, as records after the scan cursor at the start of io (abi.ts SCAN_*). Returns how many;
+ * the cursor's state says whether more follow. Holds the segment's lock for this call only.
+ */
+export function scan(slot: u32, segIndex: u32, max: u32, flags: u32, now: f64): i32 {
+  if (badSlot(slot)) return E_BAD_ARG;
+  if (segIndex >= hdr32(H_SEGMENTS)) return E_BAD_ARG;
+  const seg = segPtr(segIndex);
+  const io = ioPtr(slot);
+  lockSegment(seg, slot);
+  const r = segScan(seg, io, io + <usize>hdr32(H_IO_BYTES), max, flags, relTime(now));
   unlockSegment(seg);
   return r;
 }

@@ -31,18 +31,18 @@ export const S_MODS: usize = 40; // bumped by every change that moves or removes
 // rings: RING_SIZE bytes each; ring 0 is the only ring (lru, clock) or s3fifo's main queue,
 // ring 1 is s3fifo's small queue.
 export const S_RING0: usize = 64;
-export const S_RING1: usize = 96;
+export const S_RING1: usize = 112;
 // counters, u64 (hits and misses live in the per-thread counter table)
-export const S_SETS: usize = 128;
-export const S_DELETES: usize = 136;
-export const S_EVICTIONS: usize = 144;
-export const S_EXPIRATIONS: usize = 152;
-export const S_REJECTED: usize = 160;
-export const S_MOVES: usize = 168;
-export const S_RECOVERIES: usize = 176;
-export const S_INDEX_EVICTIONS: usize = 184;
-export const S_GHOST_HITS: usize = 192;
-export const S_SWEEP_PASSES: usize = 200;
+export const S_SETS: usize = 160;
+export const S_DELETES: usize = 168;
+export const S_EVICTIONS: usize = 176;
+export const S_EXPIRATIONS: usize = 184;
+export const S_REJECTED: usize = 192;
+export const S_MOVES: usize = 200;
+export const S_RECOVERIES: usize = 208;
+export const S_INDEX_EVICTIONS: usize = 216;
+export const S_GHOST_HITS: usize = 224;
+export const S_SWEEP_PASSES: usize = 232;
 export const SEG_SIZE: usize = 256;
 
 // ---- ring (a circular log of blocks inside the segment's storage) ----
@@ -54,7 +54,11 @@ export const R_SPAN: usize = 16; // bytes from tail to head, dead blocks and ski
 export const R_LIVE: usize = 20; // bytes of live entries
 export const R_COUNT: usize = 24; // live entries
 export const R_CAP: usize = 28; // entries this ring may hold
-export const RING_SIZE: usize = 32;
+// u64: bytes the tail has passed since the arena began. Never decreases, so a position in the
+// ring's history (tail lsn + span = head lsn) tells whether a block is still there: an
+// iteration cursor. A position p is START + (lsn mod length).
+export const R_TAIL_LSN: usize = 32;
+export const RING_SIZE: usize = 48;
 
 // ---- entry (a block in a ring) ----
 // Blocks are 4-aligned and never straddle the ring's end with their header; the key and value

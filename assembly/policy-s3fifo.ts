@@ -5,6 +5,7 @@
 // evicted and its fingerprint remembered in the ghost filter. Room in main: its tail entry gets a
 // second chance (counter decremented, moved to main's head) while its counter is non-zero, else
 // it is evicted. A new key whose fingerprint is in the ghost filter goes straight to main.
+// While main has free room a new key goes there directly (see s3TargetRing).
 // The ghost filter is a direct-mapped table of 16-bit fingerprints (one slot per main entry):
 // an old fingerprint is overwritten rather than aged out in order, a close approximation of
 // the paper's FIFO of ghost keys at 2 bytes per entry.
@@ -52,11 +53,16 @@ export function s3TargetRing(seg: usize, h: u64, size: usize, old: usize): usize
     const r = <usize>load<u32>(small + R_START) <= old && old < <usize>load<u32>(small + R_END) ? small : ring0(seg);
     return r == small && !fitsSmall ? ring0(seg) : r;
   }
-  if (!fitsSmall) return ring0(seg);
+  const main = ring0(seg);
+  if (!fitsSmall) return main;
   if (ghostHas(seg, h)) {
     bump64(seg + S_GHOST_HITS);
-    return ring0(seg);
+    return main;
   }
+  // While main has room (warming up, or after deletes), a new key takes it: the paper's small
+  // queue grows into whatever main does not use, and this keeps the same bytes in use. Once main
+  // is full, new keys go through the small queue.
+  if (ringFits(main, size) && load<u32>(main + R_COUNT) < load<u32>(main + R_CAP)) return main;
   return small;
 }
 

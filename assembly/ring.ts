@@ -16,7 +16,7 @@
 
 import { H_ENTRY_HEADER } from './abi';
 import {
-  R_START, R_END, R_HEAD, R_TAIL, R_SPAN, S_RING0, S_RING1, S_CURSOR,
+  R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_TAIL_LSN, S_RING0, S_RING1, S_CURSOR,
   E_VLEN, E_KLEN, hdr32, align4,
 } from './layout';
 
@@ -93,8 +93,10 @@ export function ringAppend(r: usize, size: usize): usize {
 export function ringDropTail(seg: usize, r: usize): void {
   const tail = <usize>load<u32>(r + R_TAIL);
   const next = ringNext(r, tail, blockSize(tail));
+  const used = ringDistance(r, tail, next);
   store<u32>(r + R_TAIL, <u32>next);
-  store<u32>(r + R_SPAN, load<u32>(r + R_SPAN) - <u32>ringDistance(r, tail, next));
+  store<u32>(r + R_SPAN, load<u32>(r + R_SPAN) - <u32>used);
+  store<u64>(r + R_TAIL_LSN, load<u64>(r + R_TAIL_LSN) + <u64>used);
   if (<usize>load<u32>(seg + S_CURSOR) == tail) store<u32>(seg + S_CURSOR, <u32>next);
 }
 
@@ -149,4 +151,10 @@ export function ringMove(rs: usize, src: usize, rd: usize, dst: usize, len: usiz
     if (src == sEnd) src = <usize>load<u32>(rs + R_START);
     if (dst == dEnd) dst = <usize>load<u32>(rd + R_START);
   }
+}
+
+/** The ring position of history offset `lsn` (between the tail's and the head's). */
+// @ts-ignore: decorator
+@inline export function ringPosOf(r: usize, lsn: u64): usize {
+  return <usize>load<u32>(r + R_START) + <usize>(lsn % <u64>ringLen(r));
 }

@@ -9,7 +9,7 @@ import {
 import {
   S_INDEX, S_BUCKETS, S_GHOST, S_GHOST_MASK, S_CURSOR, S_LRU_HEAD, S_LRU_TAIL, S_MODS, S_RING0,
   S_RING1, S_SETS, S_DELETES, S_EVICTIONS, S_EXPIRATIONS, S_REJECTED, S_MOVES, S_RECOVERIES,
-  S_INDEX_EVICTIONS, S_SEQ, R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_CAP,
+  S_INDEX_EVICTIONS, S_SEQ, R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_CAP, R_TAIL_LSN,
   E_FLAGS, E_KLEN, FL_DEAD, SLOT_BITS, BUCKET_SLOTS, B_SLOTS, hdr32, bump64, align4, scratchOf,
 } from './layout';
 import { indexHash } from './hash';
@@ -112,6 +112,7 @@ export function relocateTail(seg: usize, r: usize, t: usize, s: usize): bool {
   store<u32>(r + R_HEAD, <u32>hNext);
   store<u32>(r + R_TAIL, <u32>tNext);
   store<u32>(r + R_SPAN, <u32>(<i64>load<u32>(r + R_SPAN) + headUse - tailUse));
+  store<u64>(r + R_TAIL_LSN, load<u64>(r + R_TAIL_LSN) + <u64>tailUse);
   if (<usize>load<u32>(seg + S_CURSOR) == t) store<u32>(seg + S_CURSOR, <u32>tNext);
   store<u32>(s, (load<u32>(s) & SLOT_BITS) | <u32>head);
   if (policy() == POLICY_LRU) lruRelinkMoved(seg, head);
@@ -307,6 +308,9 @@ export function resetSegment(seg: usize, recovered: bool): void {
     store<u32>(r + R_HEAD, start);
     store<u32>(r + R_TAIL, start);
     store<u32>(r + R_SPAN, 0);
+    // Skip the lsn to the next lap's start (where the tail now is): older cursors are stale.
+    const len = <u64>ringLen(r);
+    if (len != 0) store<u64>(r + R_TAIL_LSN, (load<u64>(r + R_TAIL_LSN) / len + 2) * len);
     store<u32>(r + R_LIVE, 0);
     store<u32>(r + R_COUNT, 0);
   }

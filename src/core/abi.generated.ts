@@ -143,3 +143,21 @@ export const SWEEP_RESTART = 1; // start at the oldest entry instead of the curs
 export const SW_REMOVED = 0; // u32: entries expired by this call
 export const SW_EXAMINED = 4; // u32: blocks examined
 export const SW_PASS_DONE = 8; // u32: 1 if the call reached the newest entry (a pass ended)
+
+// ---- info: what it writes to io ----
+export const INFO_VLEN = 0; // u32: value bytes
+export const INFO_COST = 4; // u32: bytes the entry is charged
+export const INFO_EXPIRES = 8; // f64: when it expires, in the host's ms (0 = never)
+
+// ---- scan: iteration over one segment, a bounded number of entries per call ----
+export const SCAN_STATE = 0; // u32: 0 start, 1 more to come, 2 this segment is done
+export const SCAN_RING = 4; // u32: which queue the cursor is in
+export const SCAN_LSN = 8; // u64: position in that queue's history (clock, s3fifo)
+export const SCAN_KLEN = 16; // u32: lru: length of the last key returned
+export const SCAN_KEY = 24; // lru: the last key returned (MAX_KEY bytes reserved)
+export const SCAN_START = 0;
+export const SCAN_MORE = 1;
+export const SCAN_DONE = 2;
+export const SCAN_VALUES = 1; // flag: records carry values
+export const SCAN_NEWEST_FIRST = 2; // flag (lru only): most recently used first
+export const SCAN_RECORD_HEADER = 16;

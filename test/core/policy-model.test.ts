@@ -14,6 +14,8 @@ type Op =
   | { op: 'get' | 'peek' | 'has' | 'remove'; key: number }
   | { op: 'tick'; ms: number }
   | { op: 'sweep'; seg: number; steps: number; restart: boolean }
+  | { op: 'info'; key: number }
+  | { op: 'scan'; chunk: number; newestFirst: boolean; values: boolean }
   | { op: 'clear' };
 
 function keyBytes(k: number): Uint8Array {
@@ -42,6 +44,8 @@ function opArb(keys: number, maxValue: number, segments: number, typical: number
     { weight: 12, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 30 }) }) },
     { weight: 6, arbitrary: fc.record({ op: fc.constant('sweep' as const), seg: fc.integer({ min: 0, max: segments - 1 }), steps: fc.integer({ min: 1, max: 40 }), restart: fc.boolean() }) },
     { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('info' as const), key }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('scan' as const), chunk: fc.integer({ min: 1, max: 12 }), newestFirst: fc.boolean(), values: fc.boolean() }) },
   );
 }
 
@@ -98,6 +102,17 @@ async function runSequence(flavor: Flavor, policy: number, cfg: Config, ops: Op[
         core.ex.clear(0);
         model.clear();
         break;
+      case 'info':
+        expect(core.info(keyBytes(o.key), now), where).toEqual(model.info(keyBytes(o.key), now));
+        break;
+      case 'scan': {
+        const newest = o.newestFirst && policy === abi.POLICY_LRU;
+        const flags = (o.values ? abi.SCAN_VALUES : 0) | (newest ? abi.SCAN_NEWEST_FIRST : 0);
+        for (let s = 0; s < cfg.segments; s++) {
+          expect(core.scanSegment(s, o.chunk, flags, now), `${where} segment ${s}`).toEqual(model.scanOrder(s, newest, o.values, now));
+        }
+        break;
+      }
     }
     expect(core.drain(), `${where}: log records`).toEqual(model.records.splice(0));
     expect(core.ex.count(), `${where}: count`).toBe(model.count);

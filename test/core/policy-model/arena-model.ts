@@ -278,6 +278,7 @@ class SegmentModel {
       this.c.ghostHits++;
       return this.main;
     }
+    if (this.main.fits(size) && this.main.count < this.main.cap) return this.main;
     return small;
   }
 
@@ -484,12 +485,23 @@ export class ArenaModel {
     for (const s of this.segs) s.clear();
   }
 
-  /** The live keys of a segment in the order its policy would evict them (for iteration tests). */
-  evictionOrder(seg: number): string[] {
+  /** A segment's live, unexpired entries in the order scan returns them: [key hex, value hex, expires]. */
+  scanOrder(seg: number, newestFirst: boolean, values: boolean, now: number): [string, string, number][] {
     const s = this.segs[seg];
-    if (this.shape.policy === abi.POLICY_LRU) return [...s.lru.keys()];
-    const rings = s.small ? [s.small, s.main] : [s.main];
-    return rings.flatMap((r) => r.blocks.filter((b) => !b.dead).map((b) => b.key));
+    let keys: string[];
+    if (this.shape.policy === abi.POLICY_LRU) keys = [...s.lru.keys()];
+    else keys = (s.small ? [s.small, s.main] : [s.main]).flatMap((r) => r.blocks.filter((b) => !b.dead).map((b) => b.key));
+    if (newestFirst) keys.reverse();
+    const rel = this.rel(now);
+    return keys
+      .map((k) => s.entries.get(k)!)
+      .filter((e) => !this.expired(e, rel))
+      .map((e) => [e.hex, values ? hexOf(e.value) : '', e.exp === 0 ? 0 : this.shape.epoch + e.exp]);
+  }
+
+  info(key: Uint8Array, now: number): [number, number, number] | null {
+    const e = this.segmentOf(key).lookupLive(key, this.rel(now));
+    return e ? [e.value.length, e.block.size, e.exp === 0 ? 0 : this.shape.epoch + e.exp] : null;
   }
 
   get count(): number {

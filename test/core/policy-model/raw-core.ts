@@ -32,6 +32,8 @@ export interface RawExports {
   count(): number;
   used(): number;
   check(slot: number, seg: number): number;
+  info(slot: number, klen: number, now: number): number;
+  scan(slot: number, seg: number, max: number, flags: number, now: number): number;
 }
 
 export type Flavor = 'release' | 'shared';
@@ -195,6 +197,36 @@ export class RawCore {
       rejected: u64(abi.ST_REJECTED), moves: u64(abi.ST_MOVES), recoveries: u64(abi.ST_RECOVERIES),
       indexEvictions: u64(abi.ST_INDEX_EVICTIONS), ghostHits: u64(abi.ST_GHOST_HITS), sweepPasses: u64(abi.ST_SWEEP_PASSES),
     };
+  }
+
+  info(key: Uint8Array, now: number): [vlen: number, cost: number, expires: number] | null {
+    this.put(key);
+    if (this.ex.info(0, key.length, now) !== 1) return null;
+    const dv = this.dv;
+    return [dv.getUint32(this.io + abi.INFO_VLEN, true), dv.getUint32(this.io + abi.INFO_COST, true), dv.getFloat64(this.io + abi.INFO_EXPIRES, true)];
+  }
+
+  /** A whole segment through scan, `chunk` entries per call: [key hex, value hex, expires][]. */
+  scanSegment(seg: number, chunk: number, flags: number, now: number): [string, string, number][] {
+    const out: [string, string, number][] = [];
+    this.dv.setUint32(this.io + abi.SCAN_STATE, abi.SCAN_START, true);
+    const records = (abi.SCAN_KEY + this.shape.maxKey + 7) & ~7;
+    for (let calls = 0; ; calls++) {
+      if (calls > 100_000) throw new Error('scan does not finish');
+      const n = this.ex.scan(0, seg, chunk, flags, now);
+      if (n < 0) throw new Error(`scan: ${n}`);
+      const dv = this.dv;
+      let p = this.io + records;
+      for (let i = 0; i < n; i++) {
+        const klen = dv.getUint32(p, true);
+        const vlen = dv.getUint32(p + 4, true);
+        const exp = dv.getFloat64(p + 8, true);
+        const k = p + abi.SCAN_RECORD_HEADER;
+        out.push([Buffer.from(this.u8.subarray(k, k + klen)).toString('hex'), Buffer.from(this.u8.subarray(k + klen, k + klen + vlen)).toString('hex'), exp]);
+        p += (abi.SCAN_RECORD_HEADER + klen + vlen + 7) & ~7;
+      }
+      if (dv.getUint32(this.io + abi.SCAN_STATE, true) === abi.SCAN_DONE) return out;
+    }
   }
 
   /** Reads and empties the slot's eviction log. */
