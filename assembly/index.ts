@@ -194,7 +194,7 @@ export function init(
   const ioBase = align64(counters + <u64>threads * <u64>segments * <u64>COUNTER_SIZE);
   const dataBase = align64(ioBase + <u64>threads * stride);
   const hdr = entryHeaderFor(pol);
-  const budget = pol == POLICY_LRU ? <u64>lruBudgetOf(<usize>storage) : storage - small;
+  const budget = pol == POLICY_LRU ? <u64>lruBudgetOf(<usize>storage) : storage;
 
   put(H_ABI, ABI_VERSION);
   put(H_SEGMENTS, segments);
