@@ -8,7 +8,8 @@
 // Logs and etcd's data go to a temporary directory that is removed at the end (--keep keeps it).
 // Needs `npm run build` first and the `etcd` binary (Debian/Ubuntu: apt-get install etcd-server).
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,34 @@ const probe = spawnSync(ETCD, ['--version'], { encoding: 'utf8' });
 if (probe.error || probe.status !== 0) {
   console.error(`cluster: cannot run \`${ETCD} --version\`; install etcd (Debian/Ubuntu: sudo apt-get install etcd-server) or set ETCD_BIN`);
   process.exit(2);
+}
+
+// Every fixed port must be free before anything starts: the usual culprit is the quickstart node
+// (`npm start`, gRPC 7070 / HTTP 7080) still running in another terminal.
+async function portInUse(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (err) => resolve(err.code === 'EADDRINUSE'));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+const wanted = [
+  [etcdPort, 'etcd client', '--etcd-port'],
+  [etcdPeerPort, 'etcd peer', '--etcd-peer-port'],
+  ...Array.from({ length: count }, (_, i) => [
+    [grpcBase && grpcBase + i, `node${i + 1} gRPC`, '--grpc-port'],
+    [httpBase && httpBase + i, `node${i + 1} HTTP`, '--http-port'],
+  ]).flat(),
+];
+for (const [port, what, flag] of wanted) {
+  if (port && (await portInUse(port))) {
+    console.error(
+      `cluster: port ${port} (${what}) is already in use on 127.0.0.1. ` +
+        (port === 7070 || port === 7080 ? 'Is the quickstart node (npm start) still running? Stop it (Ctrl-C), or ' : '') +
+        `choose other ports (${flag} BASE; 0 = any free port).`,
+    );
+    process.exit(2);
+  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'arenacache-cluster-'));
@@ -136,13 +165,30 @@ process.on('exit', () => {
   }
 });
 
+/** The error a child logged last (e.g. "listen EADDRINUSE: address already in use 127.0.0.1:7080"). */
+function lastError(entry) {
+  try {
+    const lines = readFileSync(join(work, `${entry.name}.log`), 'utf8').trim().split('\n').reverse();
+    for (const line of lines) {
+      let o;
+      try {
+        o = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (o.level === 'fatal' || o.level === 'error') return `: ${o.err ?? o.msg}`;
+    }
+  } catch {}
+  return '';
+}
+
 async function waitFor(what, cond, ms) {
   const t0 = Date.now();
   for (;;) {
     try {
       if (await cond()) return;
     } catch {}
-    for (const c of children) if (c.exit) throw new Error(`${c.name} exited (${JSON.stringify(c.exit)}); see ${join(work, `${c.name}.log`)}`);
+    for (const c of children) if (c.exit) throw new Error(`${c.name} exited (${JSON.stringify(c.exit)})${lastError(c)}; see ${join(work, `${c.name}.log`)}`);
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }

@@ -1,10 +1,11 @@
 /**
- * arenacache, the package root (Node.js): the core cache, the cluster (groups, ring, gRPC peers)
- * and etcd discovery. `arenacache/core` is the runtime-agnostic entry for Deno, Bun and browsers.
+ * arenacache, the package root: the cache — `ArenaCache` and its types, the same as
+ * `arenacache/core`. Importing it loads no gRPC, etcd or Prometheus module (test/package/root-import
+ * checks this), so an application that only wants the cache pays only for the cache.
+ *
+ *   arenacache/cluster    Cluster, groups, ring, singleflight (gRPC peers)
+ *   arenacache/discovery  etcd and DNS membership
+ *   arenacache/node       the node people run: config, HTTP API, metrics (what `arenacache serve` uses)
+ *   arenacache/workers    sharing an arena with worker threads
  */
 export * from './core/index.js';
-export * from './cluster/index.js';
-export * from './discovery/index.js';
-// Both layers define set options; the root names the core's, the cluster's is GroupSetOptions.
-export type { SetOptions } from './core/index.js';
-export type { SetOptions as GroupSetOptions } from './cluster/index.js';

@@ -33,6 +33,7 @@ import {
   type SetOptions,
 } from './types.js';
 import { checkKey, checkTtl } from './validate.js';
+import { checkGroupOptions, GROUP_DEFAULTS as DEFAULTS, MAX_TIMER_MS } from './group-options.js';
 
 /** What a group needs from its cluster. */
 export interface GroupHost {
@@ -47,19 +48,11 @@ const TAG_NOT_FOUND = 0;
 const TAG_VALUE = 1;
 const NOT_FOUND_ENTRY = Uint8Array.of(TAG_NOT_FOUND);
 const ADMISSION_SLOTS = 4096; // power of two
-const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit
 const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
 const INVALIDATE_CHUNK = 1024;
 const ENTRY_HEADER_BYTES = ENTRY_HEADER;
 const encoder = new TextEncoder();
 
-const DEFAULTS = {
-  notFoundTtl: 1000,
-  hotCacheFraction: 1 / 8,
-  hotAfter: 2,
-  loadTimeout: 5000,
-  maxKeyBytes: 1024,
-};
 
 class Outcome {
   constructor(
@@ -146,30 +139,16 @@ export class Group implements ServedGroup {
     const o = init.options;
     this.name = init.name;
     this.host = init.host;
-    if (typeof o?.load !== 'function') throw new InvalidArgumentError(`group ${init.name}: load must be a function`);
-    if (!Number.isSafeInteger(o.maxBytes) || o.maxBytes <= 0) {
-      throw new InvalidArgumentError(`group ${init.name}: maxBytes must be a positive integer`);
-    }
+    checkGroupOptions(init.name, o); // every rule in group-options.ts
     this.load = o.load;
-    this.ttl = o.ttl ?? 0;
+    this.ttl = o.ttl ?? DEFAULTS.ttl;
     this.notFoundTtl = o.notFoundTtl ?? DEFAULTS.notFoundTtl;
-    checkTtl(this.ttl, 'ttl');
-    checkTtl(this.notFoundTtl, 'notFoundTtl');
     this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, 60_000) : 60_000);
-    checkTtl(this.hotTtl, 'hotTtl');
     const fraction = o.hotCacheFraction ?? DEFAULTS.hotCacheFraction;
-    if (!(fraction >= 0 && fraction <= 0.5)) {
-      throw new InvalidArgumentError(`group ${init.name}: hotCacheFraction must be in 0..0.5`);
-    }
-    this.hotAfter = Math.max(1, Math.min(255, Math.floor(o.hotAfter ?? DEFAULTS.hotAfter)));
+    this.hotAfter = o.hotAfter ?? DEFAULTS.hotAfter;
     this.loadTimeout = o.loadTimeout ?? DEFAULTS.loadTimeout;
-    this.peerTimeout = o.peerTimeout ?? this.loadTimeout + 1000;
-    for (const [what, v] of [['loadTimeout', this.loadTimeout], ['peerTimeout', this.peerTimeout]] as const) {
-      if (!Number.isInteger(v) || v <= 0 || v > MAX_TIMER_MS) {
-        throw new InvalidArgumentError(`group ${init.name}: ${what} must be an integer in 1..${MAX_TIMER_MS} ms`);
-      }
-    }
-    this.fallbackToLocalLoad = o.fallbackToLocalLoad ?? true;
+    this.peerTimeout = o.peerTimeout ?? Math.min(this.loadTimeout + 1000, MAX_TIMER_MS);
+    this.fallbackToLocalLoad = o.fallbackToLocalLoad ?? DEFAULTS.fallbackToLocalLoad;
     this.maxKeyBytes = o.maxKeyBytes ?? DEFAULTS.maxKeyBytes;
     this.maxValueBytes = Math.min(o.maxValueBytes ?? init.maxValueBytes, init.maxValueBytes);
     this.hotBytes = Math.floor(o.maxBytes * fraction);

@@ -1,12 +1,12 @@
 /**
  * Start etcd membership from a node's configuration (used by the node entry point / CLI).
  */
-import { readFileSync } from 'node:fs';
 import type { NodeInfo } from '../cluster/membership.js';
+import { etcdAccess, type EtcdAccessConfig } from './etcd-access.js';
 import { EtcdMembership, type EtcdMembershipOptions, type MembershipLogger } from './etcd-membership.js';
 
 /** The `etcd` section of a node's config (YAML/flags). File paths are read at start. */
-export interface EtcdDiscoveryConfig {
+export interface EtcdDiscoveryConfig extends EtcdAccessConfig {
   /** Client URLs; an array or a comma-separated string (`--etcd http://a:2379,http://b:2379`). */
   endpoints: string[] | string;
   prefix?: string;
@@ -16,19 +16,6 @@ export interface EtcdDiscoveryConfig {
   callTimeoutMs?: number;
   debounceMs?: number;
   startTimeoutMs?: number;
-  tls?: {
-    caFile?: string;
-    certFile?: string;
-    keyFile?: string;
-    /** Inline PEM, instead of the files. */
-    ca?: string;
-    cert?: string;
-    key?: string;
-  };
-  username?: string;
-  password?: string;
-  /** Read the password from this file (trailing newline stripped) instead of `password`. */
-  passwordFile?: string;
 }
 
 export function parseEndpoints(endpoints: string[] | string): string[] {
@@ -54,20 +41,9 @@ export function etcdMembershipOptions(
   if (cfg.callTimeoutMs !== undefined) opts.callTimeoutMs = cfg.callTimeoutMs;
   if (cfg.debounceMs !== undefined) opts.debounceMs = cfg.debounceMs;
   if (cfg.startTimeoutMs !== undefined) opts.startTimeoutMs = cfg.startTimeoutMs;
-  if (cfg.tls) {
-    const t = cfg.tls;
-    const ca = t.ca ?? (t.caFile ? readFileSync(t.caFile, 'utf8') : undefined);
-    if (!ca) throw new RangeError('etcd tls: a CA (tls.caFile or tls.ca) is required');
-    const cert = t.cert ?? (t.certFile ? readFileSync(t.certFile, 'utf8') : undefined);
-    const key = t.key ?? (t.keyFile ? readFileSync(t.keyFile, 'utf8') : undefined);
-    if ((cert === undefined) !== (key === undefined)) throw new RangeError('etcd tls: give both a client cert and key, or neither');
-    opts.tls = { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
-  }
-  if (cfg.username !== undefined) {
-    const password = cfg.password ?? (cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').replace(/\r?\n$/, '') : undefined);
-    if (password === undefined) throw new RangeError('etcd auth: username given without password or passwordFile');
-    opts.auth = { username: cfg.username, password };
-  }
+  const access = etcdAccess(cfg);
+  if (access.tls) opts.tls = access.tls;
+  if (access.auth) opts.auth = access.auth;
   if (logger) opts.logger = logger;
   return opts;
 }

@@ -12,8 +12,10 @@ type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>[
 
 /** Thrown instead of calling an endpoint whose breaker is open (not retried by etcd3's global policy). */
 export class EndpointOpenError extends Error {
-  constructor(host: string, untilMs: number) {
-    super(`etcd endpoint ${host} skipped for ${Math.max(0, untilMs - Date.now())} ms after repeated failures`);
+  /** The last failure's message is kept in this one: it says why (refused, TLS, …). */
+  constructor(host: string, untilMs: number, last?: unknown) {
+    const why = last instanceof Error ? ` (last: ${last.message})` : '';
+    super(`etcd endpoint ${host} skipped for ${Math.max(0, untilMs - Date.now())} ms after repeated failures${why}`, { cause: last });
     this.name = 'EndpointOpenError';
   }
 }
@@ -21,6 +23,7 @@ export class EndpointOpenError extends Error {
 export class HostBreaker {
   private failures = 0;
   private openUntil = 0;
+  private lastError: unknown;
   private readonly never = new AbortController().signal;
 
   constructor(
@@ -30,12 +33,13 @@ export class HostBreaker {
   ) {}
 
   async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> {
-    if (Date.now() < this.openUntil) throw new EndpointOpenError(this.host, this.openUntil);
+    if (Date.now() < this.openUntil) throw new EndpointOpenError(this.host, this.openUntil, this.lastError);
     try {
       const result = await fn({ signal: this.never });
       this.failures = 0;
       return result;
     } catch (err) {
+      this.lastError = err;
       if (err instanceof Error && isRecoverableError(err) && ++this.failures >= this.threshold) {
         this.openUntil = Date.now() + this.openMs;
       }

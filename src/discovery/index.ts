@@ -17,3 +17,4 @@ export {
   type EtcdDiscoveryConfig,
 } from './config.js';
 export { diffMembers, decodeRecord, encodeRecord, serviceDir, type MembershipDiff } from './record.js';
+export { DnsMembership, DNS_DEFAULTS, type DnsMembershipOptions, type DnsLogger } from './dns.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
-import { ConfigError, envName, loadConfig, redactedConfig, SERVE_FLAGS } from './config.js';
+import { configJsonSchema, ConfigError, loadConfig, type NodeConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } from './config/index.js';
 
 function version(): string {
   try {
@@ -32,41 +32,11 @@ Usage:
 Client exit codes: 0 found / done, 1 not found, 2 error.
 `;
 
-export function serveHelp(): string {
-  const lines = [
-    'Usage: arenacache serve [options]',
-    '',
-    'Runs one node. With no options: a single node on loopback (gRPC 127.0.0.1:7070, HTTP',
-    '127.0.0.1:7080), static membership of itself, one plain-cache group named "default".',
-    'Precedence: flag > environment variable > config file > default.',
-    '',
-    'Options:',
-  ];
-  for (const f of SERVE_FLAGS) {
-    const left = `  --${f.name}${f.placeholder ? ` ${f.placeholder}` : ''}`;
-    const def = f.default !== undefined ? ` (default ${f.default})` : '';
-    lines.push(left.padEnd(34) + f.help + def);
-    lines.push(''.padEnd(34) + `env ${envName(f.name)}`);
-  }
-  lines.push('  --print-config'.padEnd(34) + 'print the effective configuration as JSON and exit');
-  lines.push('  -h, --help'.padEnd(34) + 'this help');
-  lines.push(
-    '',
-    'Exit status: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 if the node failed to start or a',
-    'second signal cut the shutdown short, 2 for bad options or configuration.',
-    'Groups with their own budgets, TTLs and origins go in the config file (see docs/node.md).',
-    'Relative file paths in flags and environment variables are resolved against the current',
-    'directory; in the config file, against the file\'s directory.',
-    '',
-  );
-  return lines.join('\n');
-}
-
 async function serve(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
-    'print-config': { type: 'boolean' },
   };
+  for (const a of SERVE_ACTIONS) options[a.name] = { type: 'boolean' };
   for (const f of SERVE_FLAGS) options[f.name] = { type: f.kind === 'bool' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -79,15 +49,20 @@ async function serve(argv: string[]): Promise<number> {
     process.stdout.write(serveHelp());
     return EXIT_OK;
   }
+  if (values['print-config-schema']) {
+    process.stdout.write(JSON.stringify(configJsonSchema(version()), null, 2) + '\n');
+    return EXIT_OK;
+  }
   const flags: Record<string, string | undefined> = {};
   for (const f of SERVE_FLAGS) {
     const v = values[f.name];
     flags[f.name] = typeof v === 'boolean' ? String(v) : v;
   }
 
-  let config;
+  const sources = { flags, env: process.env };
+  let config: NodeConfig;
   try {
-    config = loadConfig({ flags, env: process.env });
+    config = loadConfig(sources);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`arenacache serve: ${err.message}\n`);
@@ -101,7 +76,11 @@ async function serve(argv: string[]): Promise<number> {
   }
 
   // Loaded here so that client commands do not pay for gRPC, etcd and prom-client.
-  const [{ createLogger }, { NodeServer }] = await Promise.all([import('./logger.js'), import('./server.js')]);
+  const [{ createLogger }, { NodeServer }, { reloadConfig }] = await Promise.all([
+    import('./logger.js'),
+    import('./server.js'),
+    import('./reload.js'),
+  ]);
   const logger = createLogger(config.logLevel, { name: 'arenacache' });
   let node: InstanceType<typeof NodeServer>;
   try {
@@ -134,6 +113,11 @@ async function serve(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP would kill the process (exit 129, no log line): reload what can be reloaded instead.
+  process.on('SIGHUP', () => {
+    if (signals > 0) return void logger.info({ signal: 'SIGHUP' }, 'shutting down: SIGHUP ignored');
+    config = reloadConfig(config, sources, logger);
+  });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err: err.stack ?? String(err) }, 'uncaught exception');
     process.exit(1);
@@ -147,7 +131,7 @@ async function serve(argv: string[]): Promise<number> {
     await node.start();
   } catch (err) {
     if (signals > 0) return new Promise<number>(() => {}); // the signal handler exits
-    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed');
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed; exiting');
     return err instanceof ConfigError ? EXIT_ERROR : 1;
   }
   return new Promise<number>(() => {}); // runs until a signal

@@ -10,7 +10,7 @@
  * Errors are JSON `{ "error": code, "message": text }`. See docs/node.md for the reference.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Group } from '../cluster/group.js';
 import {
@@ -22,12 +22,29 @@ import {
   PeerUnavailableError,
 } from '../cluster/errors.js';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
-import { ConfigError, parseDuration } from './config.js';
+import { parseDuration } from './config/index.js';
 import type { Logger } from './logger.js';
 import type { NodeMetrics } from './metrics.js';
 
 export const TTL_HEADER = 'x-arenacache-ttl';
 export const SOURCE_HEADER = 'x-arenacache-source';
+/** Taken from the request when it is 1..128 visible ASCII characters, else generated; echoed in the response. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** Keys longer than this are cut in log lines. */
+export const LOG_KEY_CHARS = 64;
+
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const h = req.headers[REQUEST_ID_HEADER];
+  const given = Array.isArray(h) ? h[0] : h;
+  return given !== undefined && REQUEST_ID_RE.test(given) ? given : randomUUID();
+}
+
+/** A key as log lines carry it: at most LOG_KEY_CHARS characters, then "…". */
+export function logKey(key: string): string {
+  return key.length > LOG_KEY_CHARS ? key.slice(0, LOG_KEY_CHARS) + '…' : key;
+}
 /** Most keys in one get-many request. */
 export const MAX_BATCH_KEYS = 4096;
 
@@ -114,11 +131,19 @@ export function createHandler(host: ApiHost): (req: IncomingMessage, res: Server
     const t0 = process.hrtime.bigint();
     host.metrics.httpInFlight.inc();
     let label = 'other';
+    let key: string | undefined;
+    const reqId = requestId(req);
+    res.setHeader(REQUEST_ID_HEADER, reqId);
     res.once('close', () => {
       host.metrics.httpInFlight.dec();
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       host.metrics.observe(req.method ?? 'UNKNOWN', label, res.statusCode, seconds);
-      log.debug({ method: req.method, route: label, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      if (log.isLevelEnabled('debug')) {
+        log.debug(
+          { reqId, method: req.method, route: label, ...(key !== undefined ? { key: logKey(key) } : {}), status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 },
+          'request',
+        );
+      }
     });
     if (host.draining()) res.shouldKeepAlive = false;
     const url = req.url ?? '/';
@@ -130,11 +155,12 @@ export function createHandler(host: ApiHost): (req: IncomingMessage, res: Server
       r = route(path);
     } catch (err) {
       label = path.startsWith('/v1/groups/') && path.includes('/keys/') ? ROUTE_LABEL.key : 'other';
-      sendError(res, err, log);
+      sendError(res, err, log, reqId);
       return;
     }
     label = ROUTE_LABEL[r.kind];
-    handle(host, r, req, res, query).catch((err: unknown) => sendError(res, err, log));
+    if (r.kind === 'key') key = r.key;
+    handle(host, r, req, res, query).catch((err: unknown) => sendError(res, err, log, reqId));
   };
 }
 
@@ -325,9 +351,9 @@ function ttlOf(req: IncomingMessage, query: URLSearchParams): number | undefined
   const raw = (Array.isArray(h) ? h[0] : h) ?? query.get('ttl') ?? undefined;
   if (raw === undefined) return undefined;
   try {
-    return parseDuration(raw, 'ttl');
+    return parseDuration(raw);
   } catch (err) {
-    throw new HttpError(400, 'bad_ttl', err instanceof ConfigError ? err.message : 'invalid ttl');
+    throw new HttpError(400, 'bad_ttl', `ttl: ${err instanceof RangeError ? err.message : 'invalid'}`);
   }
 }
 
@@ -393,9 +419,9 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
 }
 
-function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+function sendError(res: ServerResponse, err: unknown, log: Logger, reqId: string): void {
   const e = toHttpError(err);
-  if (e.status === 500) log.error({ err: err instanceof Error ? err.stack : String(err) }, 'internal error');
+  if (e.status === 500) log.error({ reqId, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
   if (res.headersSent) {
     res.destroy();
     return;

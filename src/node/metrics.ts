@@ -8,6 +8,7 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { GroupCacheStats } from '../cluster/group.js';
 import { BATCH_SIZE_BUCKETS, type GroupStats } from '../cluster/types.js';
+import { ABI_VERSION } from '../core/abi.js';
 import type { CacheStats } from '../core/types.js';
 import type { ServerStats } from '../transport/server.js';
 import type { EtcdMembershipStats } from '../discovery/etcd-membership.js';
@@ -59,9 +60,18 @@ export class NodeMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'code'>;
   readonly httpInFlight: Gauge;
 
-  constructor(private readonly source: MetricsSource) {
+  constructor(
+    private readonly source: MetricsSource,
+    build: { version: string },
+  ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+    new Gauge({
+      name: 'arenacache_build_info',
+      help: 'Always 1: the arenacache version, the Node.js version and the wasm core ABI version as labels',
+      labelNames: ['version', 'node', 'abi'],
+      registers: [r],
+    }).set({ version: build.version, node: process.version, abi: String(ABI_VERSION) }, 1);
     this.httpDuration = new Histogram({
       name: 'arenacache_http_request_duration_seconds',
       help: 'HTTP API request latency by method, route and status code',

@@ -15,7 +15,7 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NOT_FOUND, type LoadContext, type Loader, type LoadResult } from '../cluster/types.js';
 import { ClosedError, DeadlineError } from '../cluster/errors.js';
-import { ConfigError, type GroupConfig, type OriginConfig } from './config.js';
+import { ConfigError, type GroupConfig, type OriginConfig } from './config/index.js';
 import type { Logger } from './logger.js';
 
 /** An origin answered with an error (bad status, unreachable, invalid result). */
@@ -27,7 +27,7 @@ export class OriginError extends Error {
 export interface ModuleLoadContext extends LoadContext {
   /** Return this (or null) for "the key does not exist". */
   NOT_FOUND: typeof NOT_FOUND;
-  /** `origin.options` from the config file. */
+  /** `origin.options` from the config file; `{}` when none are given. */
   options: unknown;
 }
 
@@ -39,38 +39,69 @@ export interface OriginInit {
   logger: Logger;
 }
 
+/** An origin checked and imported, ready to become a group's loader once the group's limit is known. */
+export interface PreparedOrigin {
+  loader(init: OriginInit): Loader;
+}
+
+/**
+ * Check an origin and import a module origin, before the node listens (a missing or broken module
+ * is a configuration error, exit 2). Throws ConfigError.
+ */
+export async function prepareOrigin(group: GroupConfig, baseDir: string): Promise<PreparedOrigin> {
+  const origin = group.origin;
+  switch (origin.type) {
+    case 'none':
+      return { loader: (init) => withLogs(init, () => NOT_FOUND) };
+    case 'http':
+      return {
+        loader: (init) => withLogs(init, httpLoader(origin.url, origin.notFoundStatuses ?? [404, 410], origin.headers ?? {}, init.maxValueBytes)),
+      };
+    case 'dir': {
+      const root = await checkDir(resolve(baseDir, origin.path));
+      return { loader: (init) => withLogs(init, dirLoader(root, init.maxValueBytes)) };
+    }
+    case 'module': {
+      const file = resolve(baseDir, origin.path);
+      const load = await importModule(file);
+      return { loader: (init) => withLogs(init, moduleLoader(file, load, origin.options ?? {})) };
+    }
+  }
+}
+
 /** Build the loader of a group (imports a module origin). Throws ConfigError for a bad origin. */
 export async function createLoader(init: OriginInit): Promise<Loader> {
-  const raw = await rawLoader(init.group.origin, init);
+  return (await prepareOrigin(init.group, init.baseDir)).loader(init);
+}
+
+/**
+ * Log each failed load once: an error, or a timeout — at the deadline, from the signal, so that an
+ * origin that ignores `ctx.signal` (and never settles) is logged too.
+ */
+function withLogs(init: OriginInit, raw: Loader): Loader {
   const { logger } = init;
   const group = init.group.name;
+  const origin = init.group.origin.type;
   return async (key, ctx) => {
+    let timedOut = false;
+    const onAbort = (): void => {
+      if (!(ctx.signal.reason instanceof DeadlineError)) return;
+      timedOut = true;
+      logger.warn({ group, key: clip(key), origin, timeoutMs: init.group.loadTimeout }, 'origin timed out');
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       return await raw(key, ctx);
     } catch (err) {
       const reason = ctx.signal.aborted ? ctx.signal.reason : undefined;
-      if (reason instanceof ClosedError) throw err;
-      if (reason instanceof DeadlineError) {
-        logger.warn({ group, key: clip(key), origin: init.group.origin.type, timeoutMs: init.group.loadTimeout }, 'origin timed out');
-      } else {
-        logger.warn({ group, key: clip(key), origin: init.group.origin.type, err: messageOf(err) }, 'origin error');
+      if (!timedOut && !(reason instanceof ClosedError) && !(reason instanceof DeadlineError)) {
+        logger.warn({ group, key: clip(key), origin, err: messageOf(err) }, 'origin error');
       }
       throw err;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   };
-}
-
-function rawLoader(origin: OriginConfig, init: OriginInit): Promise<Loader> | Loader {
-  switch (origin.type) {
-    case 'none':
-      return () => NOT_FOUND;
-    case 'http':
-      return httpLoader(origin.url, origin.notFoundStatuses ?? [404, 410], origin.headers ?? {}, init.maxValueBytes);
-    case 'dir':
-      return dirLoader(resolve(init.baseDir, origin.path), init.maxValueBytes);
-    case 'module':
-      return moduleLoader(resolve(init.baseDir, origin.path), origin.options);
-  }
 }
 
 // ----------------------------------------------------------------------------- http
@@ -153,14 +184,17 @@ function redactUrl(url: string): string {
 
 // ----------------------------------------------------------------------------- dir
 
-async function dirLoader(root: string, maxValueBytes: number): Promise<Loader> {
-  let realRoot: string;
+async function checkDir(root: string): Promise<string> {
   try {
-    realRoot = await realpath(root);
+    const realRoot = await realpath(root);
     if (!(await stat(realRoot)).isDirectory()) throw new Error('not a directory');
+    return realRoot;
   } catch (err) {
     throw new ConfigError(`origin dir ${root}: ${messageOf(err)}`);
   }
+}
+
+function dirLoader(realRoot: string, maxValueBytes: number): Loader {
   const prefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
   return async (key: string, ctx: LoadContext): Promise<LoadResult> => {
     // The key names a file below the directory; anything that leaves it does not exist.
@@ -187,7 +221,7 @@ async function dirLoader(root: string, maxValueBytes: number): Promise<Loader> {
 
 type ModuleLoad = (key: string, ctx: ModuleLoadContext) => unknown;
 
-async function moduleLoader(file: string, options: unknown): Promise<Loader> {
+async function importModule(file: string): Promise<ModuleLoad> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -203,6 +237,10 @@ async function moduleLoader(file: string, options: unknown): Promise<Loader> {
         ? def.load
         : undefined) as ModuleLoad | undefined;
   if (!load) throw new ConfigError(`origin module ${file}: export a function load(key, ctx) (or a default export that is one)`);
+  return load;
+}
+
+function moduleLoader(file: string, load: ModuleLoad, options: unknown): Loader {
   return async (key: string, ctx: LoadContext): Promise<LoadResult> => {
     const r = await load(key, { ...ctx, NOT_FOUND, options });
     if (r === null || r === NOT_FOUND) return NOT_FOUND;

@@ -16,11 +16,14 @@ import { StaticMembership, type Membership, type NodeInfo } from '../cluster/mem
 import type { CacheStats } from '../core/types.js';
 import { EtcdMembership } from '../discovery/etcd-membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
-import { advertiseHostOf, ConfigError, formatHostPort, redactedConfig, type NodeConfig } from './config.js';
+import { DnsMembership } from '../discovery/dns.js';
+import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, redactedConfig, type NodeConfig } from './config/index.js';
+import { etcdCause } from './etcd-cause.js';
+import { EtcdOutageLog } from './etcd-outage-log.js';
 import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
-import { createLoader } from './origins.js';
+import { prepareOrigin } from './origins.js';
 import type { Loader } from '../cluster/types.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
@@ -29,20 +32,6 @@ export interface NodeServerOptions {
   config: NodeConfig;
   logger: Logger;
   version: string;
-}
-
-/** `id=host:port` or `host:port` (id = the address). */
-export function parsePeers(list: readonly string[]): NodeInfo[] {
-  return list.map((entry) => {
-    const eq = entry.indexOf('=');
-    const id = eq < 0 ? entry : entry.slice(0, eq).trim();
-    const addr = eq < 0 ? entry : entry.slice(eq + 1).trim();
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(addr) || Number(addr.slice(addr.lastIndexOf(':') + 1)) > 65535) {
-      throw new ConfigError(`peer ${JSON.stringify(entry)}: expected id=host:port or host:port`);
-    }
-    if (!id || id.includes('/')) throw new ConfigError(`peer ${JSON.stringify(entry)}: invalid id`);
-    return { id, grpcAddress: addr };
-  });
 }
 
 export class NodeServer {
@@ -54,6 +43,8 @@ export class NodeServer {
   private cluster: Cluster | undefined;
   private membership: Membership | undefined;
   private etcd: EtcdMembership | undefined;
+  private etcdLog: EtcdOutageLog | undefined;
+  private dns: DnsMembership | undefined;
   private nodeState: NodeState = 'created';
   private readonly startedAt = Date.now();
   private httpAddr = '';
@@ -66,7 +57,7 @@ export class NodeServer {
     this.config = options.config;
     this.logger = options.logger;
     this.version = options.version;
-    this.staticPeers = this.config.etcd ? [] : parsePeers(this.config.peers);
+    this.staticPeers = this.config.etcd || this.config.dns ? [] : parsePeers(this.config.peers);
     this.metrics = new NodeMetrics({
       groups: () => this.groupSnapshots(),
       members: () => this.cluster?.members().length ?? 0,
@@ -75,7 +66,7 @@ export class NodeServer {
       ready: () => this.readiness().ready,
       grpcServer: () => (this.cluster ? this.cluster.stats().server : undefined),
       etcd: () => this.etcd?.stats(),
-    });
+    }, { version: this.version });
     const handler = createHandler({
       cluster: () => (this.nodeState === 'ready' || this.nodeState === 'draining' ? this.cluster : undefined),
       readiness: () => this.readiness(),
@@ -122,6 +113,15 @@ export class NodeServer {
     const cfg = this.config;
     const adv = advertiseHostOf(cfg);
 
+    // Origins first: a missing or broken module origin is reported before anything listens.
+    let origins;
+    try {
+      origins = await Promise.all(cfg.groups.map((g) => prepareOrigin(g, cfg.baseDir)));
+    } catch (err) {
+      this.nodeState = 'stopped';
+      throw err;
+    }
+
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(cfg.http.port, cfg.http.host, () => {
@@ -154,7 +154,7 @@ export class NodeServer {
     });
 
     try {
-      for (const g of cfg.groups) {
+      for (const [i, g] of cfg.groups.entries()) {
         // The group caps values by what one segment of its cache holds (a 64 MiB group: ~3.5 MB),
         // so the origin is built after the group, with the group's effective limit.
         let load: Loader | undefined;
@@ -169,9 +169,9 @@ export class NodeServer {
           ...(g.hotCacheFraction !== undefined ? { hotCacheFraction: g.hotCacheFraction } : {}),
           ...(g.fallbackToLocalLoad !== undefined ? { fallbackToLocalLoad: g.fallbackToLocalLoad } : {}),
         });
-        load = await createLoader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
+        load = origins[i]!.loader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
       }
-      await cluster.start();
+      await this.joinCluster(cluster);
     } catch (err) {
       await this.abortStart();
       throw err;
@@ -183,7 +183,7 @@ export class NodeServer {
         id: cluster.self.id,
         grpcAddress: cluster.self.grpcAddress,
         httpAddress: this.httpAddr,
-        membership: this.etcd ? 'etcd' : 'static',
+        membership: this.membershipMode(),
         members: cluster.members().map((m) => m.id),
         groups: cluster.groups().map((g) => ({
           name: g.name,
@@ -197,8 +197,41 @@ export class NodeServer {
     );
   }
 
+  /**
+   * Bind gRPC and join the membership. With etcd, bounded by --etcd-start-timeout: past it the start
+   * fails with the cause named (the membership stops retrying: the node is exiting).
+   */
+  private async joinCluster(cluster: Cluster): Promise<void> {
+    const etcd = this.config.etcd;
+    const bound = etcd?.startTimeoutMs ?? 0;
+    if (!etcd || bound <= 0) {
+      await cluster.start();
+      if (this.etcdLog) this.etcdLog.starting = false;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const cause = this.etcdLog?.cause ?? 'no answer';
+        reject(new Error(`etcd not reachable within ${bound} ms (${etcd.endpoints.join(', ')}): ${cause}`));
+      }, bound);
+    });
+    try {
+      await Promise.race([cluster.start(), timeout]);
+    } catch (err) {
+      if (err instanceof Error && /credential|authenticat|permission/i.test(err.message)) {
+        throw new Error(`etcd refused the node's credentials: ${etcdCause(err)}: ${err.message}`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.etcdLog) this.etcdLog.starting = false;
+  }
+
   private async abortStart(): Promise<void> {
     this.nodeState = 'stopped';
+    this.etcdLog?.close();
     await this.cluster?.close().catch(() => {});
     this.http.close();
     this.http.closeAllConnections();
@@ -207,9 +240,27 @@ export class NodeServer {
   private createMembership(self: NodeInfo): Membership {
     const cfg = this.config;
     if (cfg.etcd) {
-      const log = this.logger.child({ component: 'etcd' });
-      const m = new EtcdMembership(etcdMembershipOptions(self, cfg.etcd, log));
+      const log = new EtcdOutageLog(this.logger.child({ component: 'etcd' }), cfg.etcd.outageSummaryMs);
+      // The node bounds the start itself (joinCluster), so the membership waits as long as it is open.
+      const m = new EtcdMembership(etcdMembershipOptions(self, { ...cfg.etcd, startTimeoutMs: 0 }, log));
+      m.onEvent((e) => {
+        if (e.type === 'etcd-reachable') log.recovered();
+      });
       this.etcd = m;
+      this.etcdLog = log;
+      this.membership = m;
+      return m;
+    }
+    if (cfg.dns) {
+      const m = new DnsMembership({
+        self,
+        name: cfg.dns.name,
+        port: cfg.dns.port,
+        intervalMs: cfg.dns.intervalMs,
+        servers: cfg.dns.servers,
+        logger: this.logger.child({ component: 'dns' }),
+      });
+      this.dns = m;
       this.membership = m;
       return m;
     }
@@ -259,11 +310,16 @@ export class NodeServer {
         this.logger.warn({ err: String(err) }, 'closing the cluster failed'),
       );
     }
+    this.etcdLog?.close();
     this.nodeState = 'stopped';
     this.logger.info({ ms: Date.now() - t0 }, 'stopped');
   }
 
   // ------------------------------------------------------------------------- views
+
+  private membershipMode(): 'etcd' | 'dns' | 'static' {
+    return this.config.etcd ? 'etcd' : this.config.dns ? 'dns' : 'static';
+  }
 
   private groupSnapshots(): GroupSnapshot[] {
     if (!this.cluster) return [];
@@ -275,7 +331,7 @@ export class NodeServer {
     const selfId = c?.self.id;
     return {
       self: selfId ?? null,
-      mode: this.config.etcd ? 'etcd' : 'static',
+      mode: this.membershipMode(),
       ready: this.readiness().ready,
       members: (c?.members() ?? []).map((m) => ({
         id: m.id,
@@ -323,10 +379,11 @@ export class NodeServer {
         ...this.readiness(),
       },
       membership: {
-        mode: this.config.etcd ? 'etcd' : 'static',
+        mode: this.membershipMode(),
         members: cs?.members ?? 0,
         ringSize: cs?.ringSize ?? 0,
         ...(this.etcd ? { etcd: this.etcd.stats() } : {}),
+        ...(this.dns ? { dns: this.dns.stats() } : {}),
       },
       groups,
       grpc: cs?.server ?? null,
@@ -368,9 +425,6 @@ function cacheView(s: CacheStats): unknown {
   };
 }
 
-function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '';
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

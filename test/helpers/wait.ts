@@ -22,3 +22,16 @@ export async function waitFor(
     await sleep(20);
   }
 }
+
+/** `p`, or a rejection naming `what` if it has not settled within `timeoutMs` (a bound, not a benchmark). */
+export async function within<T>(what: string, p: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeProc, requireBuild, runCli, startNode, stopAll, tempDir } from './helpers.js';
+import { NodeProc, requireBuild, runCli, startNode, stopAll, tempDir, waitFor } from './helpers.js';
 
 const TOKEN = 'cli-secret';
 const tmp = tempDir();
@@ -49,8 +49,7 @@ describe('client subcommands', () => {
     expect((await runCli(['get', 'default', 'from-dash'], { env })).stdout.equals(piped)).toBe(true);
 
     expect((await runCli(['set', 'default', 'short-lived', 'x', '--ttl', '300ms'], { env })).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 1200));
-    expect((await runCli(['get', 'default', 'short-lived'], { env })).code).toBe(1);
+    await waitFor('short-lived expires (300 ms TTL)', async () => (await runCli(['get', 'default', 'short-lived'], { env })).code === 1, 10_000);
   });
 
   it('del exits 0 when the key existed and 1 when it did not', async () => {

@@ -4,11 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/etcd.js';
-import { REPO, requireBuild, waitFor } from './helpers.js';
+import { REPO, requireBuild, runCli, waitFor } from './helpers.js';
 
 let pid: number | undefined;
 afterAll(() => {
@@ -65,5 +65,22 @@ describe('scripts/cluster.mjs', () => {
     for (const u of urls) await expect(fetch(`${u}/healthz`)).rejects.toThrow();
     expect(existsSync(logDir)).toBe(false);
     pid = undefined;
+  });
+
+  it('names the busy port (and the quickstart node) instead of starting a node that exits', async () => {
+    requireBuild();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
+      const args = ['--etcd-port', String(etcdPort), '--etcd-peer-port', String(etcdPeerPort), '--grpc-port', '0', '--http-port', String(port - 1)];
+      const r = await runCli(args, { timeoutMs: 20_000, script: join(REPO, 'scripts/cluster.mjs') });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`port ${port} (node2 HTTP) is already in use`);
+      expect(r.stderr).toContain('--http-port');
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
   });
 });

@@ -10,20 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitFor } from '../helpers/wait.js';
-export { sleep, waitFor };
+import { sleep, waitFor, within } from '../helpers/wait.js';
+export { sleep, waitFor, within };
 
-export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The tree whose build the tests run; TEST_REPO=/path/to/another/checkout runs them against that build. */
+export const REPO = process.env.TEST_REPO ?? resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(REPO, 'dist/node/cli.js');
 
 /** Fail loudly when dist/ is missing or older than src/node (tests must run the current code). */
 export function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:ts\` first (npm test does it)`);
   const built = statSync(CLI).mtimeMs;
-  const srcDir = join(REPO, 'src/node');
-  for (const f of readdirSync(srcDir)) {
-    if (statSync(join(srcDir, f)).mtimeMs > built + 1000) {
-      throw new Error(`src/node/${f} is newer than dist/: run \`npm run build:ts\` first`);
+  for (const f of readdirSync(join(REPO, 'src'), { recursive: true }) as string[]) {
+    if (f.endsWith('.ts') && statSync(join(REPO, 'src', f)).mtimeMs > built + 1000) {
+      throw new Error(`src/${f} is newer than dist/: run \`npm run build:ts\` first`);
     }
   }
 }
@@ -141,6 +141,16 @@ export class NodeProc {
     return e;
   }
 
+  /**
+   * A log barrier: SIGHUP makes the node log "configuration reloaded" (and change nothing when its
+   * configuration did not change); once that line is here, every line logged before it is too.
+   */
+  async logBarrier(timeoutMs = 5000): Promise<void> {
+    const before = this.logs.filter((l) => l.msg === 'configuration reloaded').length;
+    this.signal('SIGHUP');
+    await waitFor('the SIGHUP log barrier', () => this.logs.filter((l) => l.msg === 'configuration reloaded').length > before, timeoutMs, () => this.tail());
+  }
+
   fetch(path: string, init?: RequestInit): Promise<Response> {
     return fetch(this.url + path, init);
   }
@@ -167,10 +177,10 @@ export async function stopAll(nodes: Iterable<NodeProc>): Promise<void> {
 /** Run a CLI command to completion (async: the test process keeps serving its own servers). */
 export function runCli(
   args: string[],
-  opts: { input?: Uint8Array | string; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { input?: Uint8Array | string; env?: Record<string, string>; timeoutMs?: number; script?: string } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [opts.script ?? CLI, ...args], {
       cwd: REPO,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -229,55 +239,8 @@ export function tempDir(prefix = 'arenacache-node-test-'): { dir: string; write(
 
 // ------------------------------------------------------------------------- Prometheus text
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/**
- * Parse the Prometheus text exposition format strictly enough to catch malformed output: every
- * line is a comment (HELP/TYPE) or `name{labels} value`, every sample belongs to a family with a
- * TYPE, values are numbers. Throws on anything else.
- */
-export function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string> } {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  const lineRe = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)( \d+)?$/;
-  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/gy;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      const m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) ?(.*)$/.exec(line);
-      if (!m) throw new Error(`bad comment line: ${line}`);
-      if (m[1] === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3]!)) throw new Error(`bad type: ${line}`);
-        types.set(m[2]!, m[3]!);
-      }
-      continue;
-    }
-    const m = lineRe.exec(line);
-    if (!m) throw new Error(`bad sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    if (m[3]) {
-      labelRe.lastIndex = 0;
-      let consumed = 0;
-      let lm: RegExpExecArray | null;
-      while ((lm = labelRe.exec(m[3])) !== null) {
-        labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-        consumed = labelRe.lastIndex;
-      }
-      if (consumed !== m[3].length) throw new Error(`bad labels: ${line}`);
-    }
-    const name = m[1]!;
-    const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
-    if (!types.has(family)) throw new Error(`sample without a TYPE: ${line}`);
-    const value = Number(m[4]!.replace('+Inf', 'Infinity').replace('-Inf', '-Infinity'));
-    if (Number.isNaN(value) && m[4] !== 'NaN') throw new Error(`bad value: ${line}`);
-    samples.push({ name, labels, value });
-  }
-  return { samples, types };
-}
+export { parsePrometheus, type Sample } from '../helpers/prometheus.js';
+import { parsePrometheus, type Sample } from '../helpers/prometheus.js';
 
 /** The value of one sample (labels must match exactly the given subset); undefined if absent. */
 export function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ring, ringHash } from '../../src/cluster/index.js';
 import { freePort } from '../helpers/etcd.js';
-import { NodeProc, requireBuild, sleep, startNode, stopAll, waitFor } from './helpers.js';
+import { metric, NodeProc, requireBuild, scrape, startNode, stopAll, waitFor } from './helpers.js';
 
 const nodes: NodeProc[] = [];
 afterAll(() => stopAll(nodes));
@@ -64,8 +64,9 @@ describe('static membership', () => {
     for (let i = 0; !key; i++) if (ring.ownerOfHash(ringHash(`early${i}`))?.id === 'b') key = `early${i}`;
     let status = 0;
     const put = a.fetch(`/v1/groups/default/keys/${key}`, { method: 'PUT', body: 'before b' }).then((r) => (status = r.status));
-    await sleep(300);
-    expect(status).toBe(0); // held, not answered 503
+    // Held, not answered 503: the PUT is in flight on a (besides this scrape) and has no answer.
+    await waitFor('the PUT is held in flight', async () => (metric(await scrape(a), 'arenacache_http_requests_in_flight') ?? 0) >= 2, 5000);
+    expect(status).toBe(0);
     const b = await startNode(['--id', 'b', '--grpc-port', String(pb), ...common]);
     nodes.push(b);
     await put;

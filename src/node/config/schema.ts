@@ -1,0 +1,225 @@
+/**
+ * THE configuration of a node, defined once. Types (z.output), defaults, the flag table and env
+ * names (registry.ts metadata → flags.ts), `--help` (help.ts) and the JSON Schema for editors
+ * (json-schema.ts) are all derived from this file; loading (load.ts) parses one merged object
+ * (file ← env ← flags) through it.
+ *
+ * To add a setting: add a field here with `field(schema, help, { flag, placeholder })`. That is the
+ * whole change: the flag, its ARENACACHE_* variable, --help, --print-config-schema and the
+ * unknown-key checks follow. A rule that links several settings goes in rules.ts.
+ */
+import { z } from 'zod';
+import { GROUP_DEFAULTS, GROUP_OPTION_RULES } from '../../cluster/group-options.js';
+import { GROUP_NAME_RE } from '../../cluster/validate.js';
+import { serviceDir, validateNodeId } from '../../discovery/record.js';
+import { originSchema } from './origin.js';
+import { field } from './registry.js';
+import { strict } from './strict.js';
+import { bool, bytes, duration, file, integer, list, text } from './units.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DEFAULT_GROUP = 'default';
+/** The smallest group a node serves: 16 segments need room for their indexes. */
+export const MIN_GROUP_BYTES = 64 * 1024;
+
+const port = () => integer(z.number().int().min(0, 'expected a port in 0..65535').max(65535, 'expected a port in 0..65535'));
+const ms = (rule = z.number().int().min(0)) => duration(rule);
+const nodeId = text().refine((id) => {
+  try {
+    validateNodeId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}, "not a valid node id (non-empty, no '/', no surrounding spaces)");
+
+// ----------------------------------------------------------------------------- groups
+
+const groupBody = {
+  maxBytes: field(
+    bytes(GROUP_OPTION_RULES.maxBytes.min(MIN_GROUP_BYTES, 'must be at least 64KiB')).prefault('64MiB'),
+    'byte budget of the group (main + hot cache)',
+    { flag: 'max-bytes', placeholder: 'SIZE' },
+  ),
+  ttl: field(ms(GROUP_OPTION_RULES.ttl).prefault(GROUP_DEFAULTS.ttl), 'TTL of loaded and set values (0 = none)', {
+    flag: 'ttl',
+    placeholder: 'DURATION',
+  }),
+  notFoundTtl: field(ms(GROUP_OPTION_RULES.notFoundTtl).optional(), 'how long "not found" from the origin is remembered', {
+    flag: 'not-found-ttl',
+    placeholder: 'DURATION',
+    defaultText: `${GROUP_DEFAULTS.notFoundTtl}ms; 0 with no origin`,
+  }),
+  loadTimeout: field(ms(GROUP_OPTION_RULES.loadTimeout).optional(), 'deadline of one origin load (504 past it)', {
+    flag: 'load-timeout',
+    placeholder: 'DURATION',
+    defaultText: `${GROUP_DEFAULTS.loadTimeout}ms`,
+  }),
+  maxKeyBytes: field(integer(GROUP_OPTION_RULES.maxKeyBytes).prefault(GROUP_DEFAULTS.maxKeyBytes), 'longest key in UTF-8 bytes'),
+  maxValueBytes: field(bytes(GROUP_OPTION_RULES.maxValueBytes).optional(), "largest value (default and cap: the node's maxValueBytes)"),
+  hotCacheFraction: field(GROUP_OPTION_RULES.hotCacheFraction.optional(), `share of maxBytes for values fetched from other owners (default ${GROUP_DEFAULTS.hotCacheFraction})`),
+  fallbackToLocalLoad: field(bool().optional(), 'owner unreachable: load here (true, the default) or fail with 503'),
+  origin: field(originSchema.prefault('none'), 'where misses are loaded from: none | http(s)://host/{key} | dir:PATH | module:FILE', {
+    flag: 'origin',
+    placeholder: 'ORIGIN',
+  }),
+};
+
+const groupName = z.string({ error: 'expected a group name' }).regex(GROUP_NAME_RE, 'expected 1..64 of [A-Za-z0-9_.-], starting with a letter or digit');
+
+export const groupSchema = strict({ name: field(groupName, 'group name'), ...groupBody });
+const groupsSchema = z.union([z.array(groupSchema), z.record(groupName, strict(groupBody))], {
+  error: 'expected a list of groups or a map of name to group',
+});
+
+// ----------------------------------------------------------------------------- sections
+
+const tlsSchema = strict({
+  certFile: field(file().optional(), "peer gRPC over TLS: this node's PEM certificate (server and client; SAN = the host peers dial)", {
+    flag: 'tls-cert',
+    placeholder: 'FILE',
+  }),
+  keyFile: field(file().optional(), 'PEM private key of --tls-cert', { flag: 'tls-key', placeholder: 'FILE' }),
+  caFile: field(file().optional(), "PEM CA bundle that signed the peers' certificates (default: the system roots)", {
+    flag: 'tls-ca',
+    placeholder: 'FILE',
+  }),
+  mutual: field(bool().optional(), 'mutual TLS: peers must present a certificate signed by --tls-ca (env: true/false)', { flag: 'tls-mutual' }),
+  serverName: field(text().optional(), "name to verify in peers' certificates instead of the host they are dialed at", {
+    flag: 'tls-server-name',
+    placeholder: 'NAME',
+  }),
+});
+
+const grpcSchema = strict({
+  host: field(text().prefault('127.0.0.1'), 'interface the peer gRPC server binds', { flag: 'grpc-host', placeholder: 'HOST' }),
+  port: field(port().prefault(7070), 'peer gRPC port (0 = any free port)', { flag: 'grpc-port', placeholder: 'PORT' }),
+  tls: field(tlsSchema.optional(), 'TLS / mutual TLS between nodes (omit for plaintext)'),
+});
+
+const httpSchema = strict({
+  host: field(text().prefault('127.0.0.1'), 'interface the HTTP API binds', { flag: 'http-host', placeholder: 'HOST' }),
+  port: field(port().prefault(7080), 'HTTP API port (0 = any free port)', { flag: 'http-port', placeholder: 'PORT' }),
+  authToken: field(text().optional(), 'require "Authorization: Bearer TOKEN" for PUT and DELETE', { flag: 'auth-token', placeholder: 'TOKEN' }),
+});
+
+const etcdTlsSchema = strict({
+  caFile: field(file().optional(), 'etcd over TLS: PEM CA bundle of the etcd servers (endpoints default to https://)', {
+    flag: 'etcd-ca',
+    placeholder: 'FILE',
+  }),
+  certFile: field(file().optional(), 'etcd client certificate (PEM), for etcd --client-cert-auth; with --etcd-key', {
+    flag: 'etcd-cert',
+    placeholder: 'FILE',
+  }),
+  keyFile: field(file().optional(), 'PEM private key of --etcd-cert', { flag: 'etcd-key', placeholder: 'FILE' }),
+  ca: field(text().optional(), 'inline PEM instead of caFile'),
+  cert: field(text().optional(), 'inline PEM instead of certFile'),
+  key: field(text().optional(), 'inline PEM instead of keyFile'),
+});
+
+const etcdService = text().refine((s) => {
+  try {
+    serviceDir('/', s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "expected a non-empty service name without '/'");
+
+const etcdSchema = strict({
+  endpoints: field(list().prefault([]), 'etcd endpoints (comma-separated): register and discover through etcd', {
+    flag: 'etcd',
+    placeholder: 'URLS',
+  }),
+  prefix: field(text().prefault('/arenacache'), 'etcd key prefix', { flag: 'etcd-prefix', placeholder: 'PREFIX' }),
+  service: field(etcdService.prefault('default'), 'cluster name: nodes only see nodes of the same service', {
+    flag: 'etcd-service',
+    placeholder: 'NAME',
+  }),
+  leaseTtlSeconds: field(
+    integer(z.number().int().min(2, "must be at least 2 seconds (etcd 3.4's minimum lease TTL)")).prefault(5),
+    'lease TTL: a crashed node leaves the ring after about this long (>= 2)',
+    { flag: 'etcd-lease-ttl', placeholder: 'SECONDS' },
+  ),
+  startTimeoutMs: field(ms().prefault('30s'), 'give up starting (exit 1) when etcd is not reachable for this long (0 = wait forever)', {
+    flag: 'etcd-start-timeout',
+    placeholder: 'DURATION',
+  }),
+  outageSummaryMs: field(ms(z.number().int().positive()).prefault('30s'), 'while etcd is unreachable, one summary warning this often (the outage itself is logged once)'),
+  dialTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of a call while etcd is not known reachable (default 3s)'),
+  callTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of each unary etcd call (default 2s)'),
+  debounceMs: field(ms().optional(), 'membership publication debounce (default 100ms)'),
+  tls: field(etcdTlsSchema.optional(), 'TLS to etcd'),
+  username: field(text().optional(), 'etcd user (needs readwrite on the prefix); with --etcd-password-file', {
+    flag: 'etcd-user',
+    placeholder: 'NAME',
+  }),
+  password: field(text().optional(), 'etcd password inline (prefer passwordFile)'),
+  passwordFile: field(file().optional(), "file holding the etcd user's password (trailing newline ignored)", {
+    flag: 'etcd-password-file',
+    placeholder: 'FILE',
+  }),
+});
+
+const dnsSchema = strict({
+  name: field(text().optional(), 'discover peers in DNS: resolve NAME (A/AAAA; SRV if it starts with _) every interval, members = the answers (a Kubernetes headless Service)', {
+    flag: 'peers-dns',
+    placeholder: 'NAME[:PORT]',
+  }),
+  intervalMs: field(ms(z.number().int().min(100, 'must be at least 100ms')).prefault('5s'), 'how often --peers-dns is resolved', {
+    flag: 'peers-dns-interval',
+    placeholder: 'DURATION',
+  }),
+  servers: field(list().prefault([]), 'DNS servers for --peers-dns, comma-separated host or host:port (default: the system resolver)', {
+    flag: 'peers-dns-server',
+    placeholder: 'HOST[:PORT]',
+  }),
+});
+
+// ----------------------------------------------------------------------------- the node
+
+export const nodeSchema = strict({
+  $schema: field(z.string().optional(), 'the JSON Schema of this file (arenacache serve --print-config-schema), for editors'),
+  id: field(nodeId.optional(), 'node id, unique in the cluster', {
+    flag: 'id',
+    placeholder: 'ID',
+    defaultText: '<advertise-host>:<grpc-port>',
+  }),
+  grpc: field(grpcSchema.prefault({}), 'peer gRPC server'),
+  http: field(httpSchema.prefault({}), 'HTTP API server'),
+  advertiseHost: field(text().optional(), 'host peers dial (default: the bind host; the hostname when binding 0.0.0.0)', {
+    flag: 'advertise-host',
+    placeholder: 'HOST',
+  }),
+  peers: field(list().prefault([]), 'static membership: comma-separated id=host:port or host:port (self is added)', {
+    flag: 'peers',
+    placeholder: 'LIST',
+  }),
+  etcd: field(etcdSchema.optional(), 'etcd registration and discovery (omit for static membership)'),
+  dns: field(dnsSchema.prefault({}), 'DNS discovery (--peers-dns): no etcd needed'),
+  maxValueBytes: field(bytes(z.number().int().min(1, 'must be at least 1')).prefault('8MiB'), 'largest value any group accepts (413 above it); lower for a group whose cache segment holds less', {
+    flag: 'max-value-bytes',
+    placeholder: 'SIZE',
+  }),
+  shutdownTimeout: field(ms().prefault('10s'), 'bound on a graceful shutdown (in-flight requests)', {
+    flag: 'shutdown-timeout',
+    placeholder: 'DURATION',
+  }),
+  drainDelay: field(ms().prefault(0), 'on shutdown, keep accepting requests this long after readyz turns 503 (for load balancers)', {
+    flag: 'drain-delay',
+    placeholder: 'DURATION',
+  }),
+  logLevel: field(z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).prefault('info'), LOG_LEVELS.join(' | '), {
+    flag: 'log-level',
+    placeholder: 'LEVEL',
+  }),
+  groups: field(groupsSchema.optional(), 'cache groups: a list, or a map of name to settings'),
+  defaultGroup: field(z.boolean({ error: 'expected true or false' }).optional(), 'false drops the built-in "default" group'),
+});
+
+/** The command-line-only options of `serve` (not settings): they have flags but no config path. */
+export const CONFIG_FLAG = { flag: 'config', placeholder: 'FILE', help: 'JSON or YAML config file (several groups, any setting); flags and env override it' } as const;
+
+export type ParsedNode = z.output<typeof nodeSchema>;
+export type ParsedGroup = z.output<typeof groupSchema>;

@@ -1,0 +1,26 @@
+export { WireError } from './errors.js';
+export { ItemStatus, MessageType } from './messages.js';
+export type * from './messages.js';
+export { encodeGetRequest, decodeGetRequest, encodeGetResponse, encodeGetResponseFrom, decodeGetResponse } from './get.js';
+export {
+  encodeKeysRequest,
+  encodeGetManyRequest,
+  encodeRemoveRequest,
+  encodeInvalidateRequest,
+  decodeGetManyRequest,
+  decodeRemoveRequest,
+  decodeInvalidateRequest,
+} from './keys-request.js';
+export { GetManyResponseEncoder, encodeGetManyResponse } from './get-many-response-encoder.js';
+export type { GetManyResponseEncoderOptions, GetManyItemIn } from './get-many-response-encoder.js';
+export { decodeGetManyResponse } from './get-many-response-decoder.js';
+export { encodeSetRequest, decodeSetRequest } from './set.js';
+export {
+  encodeEmpty,
+  decodeSetResponse,
+  decodeInvalidateResponse,
+  encodeRemoveResponse,
+  decodeRemoveResponse,
+} from './small-responses.js';
+export { peerWireService } from './service.js';
+export type { PeerWireMethods, WireMethod } from './service.js';
