@@ -130,9 +130,12 @@ static void drain_log(void) {
 static void put_key(bytes k) { memcpy(mem + io, k.p, k.n <= io_bytes ? k.n : io_bytes); }
 
 static int32_t cache_set(bytes k, bytes v, double ttl) {
+  /* As the JS host does, refuse what the core would refuse before calling it: nothing is counted
+     (the core would count the refusal in `rejected`). Entry cost: align16(32 + key + value). */
+  if (k.n > max_key) return E_KEY_TOO_LONG;
+  if (v.n > max_value || (((uint64_t)32 + k.n + v.n + 15) & ~(uint64_t)15) > region) return E_TOO_LARGE;
   put_key(k);
-  /* The core reads the value only after accepting its size: an oversized one need not be written. */
-  if ((uint64_t)k.n + v.n <= io_bytes) memcpy(mem + io + k.n, v.p, v.n);
+  memcpy(mem + io + k.n, v.p, v.n);
   int32_t r;
   do {
     r = (int32_t)CORE(set)(&core, SLOT, k.n, v.n, ttl, now_ms);

@@ -83,8 +83,46 @@ export const SegmentField = {
 
 /** Bytes of header in front of every entry; an entry occupies align16(32 + key + value). */
 export const ENTRY_HEADER = 32;
+/** Entries, regions and segment shares are multiples of this. */
+export const ENTRY_ALIGN = 16;
 export const entrySize = (keyBytes: number, valueBytes: number): number =>
-  (ENTRY_HEADER + keyBytes + valueBytes + 15) & ~15;
+  (ENTRY_HEADER + keyBytes + valueBytes + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1);
+
+// ---- Layout and limits that `init` applies (docs/ABI.md sections 3, 4 and 7) ----
+
+/** Bytes of the arena header at `header()`. */
+export const HEADER_BYTES = 128;
+/** Bytes per thread slot in the slot table: [i32 state][u32 tag][u32 flags][u32 reserved]. */
+export const SLOT_BYTES = 16;
+export const SlotField = { STATE: 0, TAG: 4, FLAGS: 8 } as const;
+/** Bytes per segment header in the segment table. */
+export const SEGMENT_HEADER_BYTES = 896;
+/** init aligns the segment table, the I/O areas and the data area to this many bytes. */
+export const TABLE_ALIGN = 64;
+/** IO_BYTES = max(IO_MIN_BYTES, align16(maxKey + MAX_VALUE + IO_SLACK + RECORD_HEADER)). */
+export const IO_MIN_BYTES = 65536;
+export const IO_SLACK = 64;
+/** Bytes `stats(slot, seg)` copies to the I/O area. */
+export const STATS_BYTES = 200;
+/** init's argument limits. */
+export const MAX_SEGMENTS = 1024;
+export const MAX_THREADS = 1024;
+export const MAX_KEY_LIMIT = 65535;
+/** `(maxBytes / segments) & ~15` must be at least this. */
+export const MIN_SEGMENT_SHARE = 1024;
+/** init gives a segment the smallest power of two >= MIN_BUCKETS and >= share / REGION_BYTES_PER_BUCKET buckets of BUCKET_BYTES. */
+export const MIN_BUCKETS = 8;
+export const REGION_BYTES_PER_BUCKET = 128;
+export const BUCKET_BYTES = 4;
+/** The largest u32 (maxSteps of a sweep that examines a whole segment). */
+export const U32_MAX = 0xffff_ffff;
+/** The whole arena must end below this offset (wasm32 addresses 4 GiB). */
+export const ARENA_END_LIMIT = 0xffff_0000;
+export const PAGE_BYTES = 65536;
+export const MAX_PAGES = 65536;
+
+/** Rounds `n` up to a multiple of `align` (a power of two). */
+export const alignUp = (n: number, align: number): number => Math.ceil(n / align) * align;
 
 /** Thread slot flags (set_flags / attach). */
 export const SlotFlag = {
@@ -97,9 +135,16 @@ export const SlotFlag = {
 export const LOG_HEADER = 8;
 export const RECORD_HEADER = 12;
 export const Reason = { EVICT: 1, EXPIRE: 2 } as const;
+export const logRecordSize = (keyBytes: number, valueBytes: number): number =>
+  (RECORD_HEADER + keyBytes + valueBytes + 3) & ~3;
 
 /** set_many record header: [u32 klen][u32 vlen][f64 ttl][i32 status][u32 0], then key and value, 8-aligned. */
 export const BATCH_RECORD_HEADER = 24;
+export const BatchRecordField = { KLEN: 0, VLEN: 4, TTL: 8, STATUS: 16, RESERVED: 20 } as const;
+export const batchRecordSize = (keyBytes: number, valueBytes: number): number =>
+  (BATCH_RECORD_HEADER + keyBytes + valueBytes + 7) & ~7;
+/** get_many: the key-length table and the result table hold one u32/i32 per key; results are 4-aligned. */
+export const BATCH_WORD = 4;
 
 export interface CoreExports {
   memory: WebAssembly.Memory;

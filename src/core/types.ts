@@ -24,7 +24,12 @@ export interface ArenaCacheOptions {
   maxKeyBytes?: number;
   /** Largest value in bytes; capped by what one segment can hold. Default min(segment capacity, 1 MiB); it also sizes each thread's I/O area. */
   maxValueBytes?: number;
-  /** Called for every entry the cache evicts or expires (not for delete/clear/replace). */
+  /**
+   * Called for every entry the cache evicts or expires (not for delete/clear/replace), in the order
+   * they left, once the call that removed them is done with the core: it may call any method of
+   * the cache. If it throws, the remaining records are still delivered, then the first error is
+   * rethrown by the call.
+   */
   onEvict?: (key: Uint8Array, value: Uint8Array, reason: EvictReason) => void;
   /** Clock in milliseconds; defaults to `Date.now`. Tests pass a controlled clock. */
   clock?: () => number;
@@ -58,6 +63,7 @@ export interface SegmentStats {
   deletes: number;
   evictions: number;
   expirations: number;
+  /** Entries the core refused as too large (ArenaCache refuses them itself, before the core: 0 here). */
   rejected: number;
   compactions: number;
   /** Segments reset because the thread holding their lock died. */

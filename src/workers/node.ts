@@ -27,6 +27,7 @@
  */
 import { Worker, MessageChannel, MessagePort, parentPort, threadId, isMainThread } from 'node:worker_threads';
 import { ArenaCache, type AttachOptions, type SharedArenaHandle } from '../core/arena-cache.js';
+import { Header } from '../core/abi.js';
 
 const MESSAGE_TYPE = 'arenacache:share';
 
@@ -145,7 +146,7 @@ parentPort.on('message', (msg) => {
   } else if (msg.type === 'watch') {
     const ex = arenas.get(msg.id);
     msg.port.on('close', () => {
-      const threads = new Uint32Array(ex.memory.buffer)[(ex.header() + 20) >> 2];
+      const threads = new Uint32Array(ex.memory.buffer)[(ex.header() + ${Header.THREADS}) >> 2];
       for (let s = 0; s < threads; s++) ex.release_slot(s, msg.tag, 0xffffffff);
     });
     msg.port.on('message', () => {});

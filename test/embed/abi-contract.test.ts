@@ -119,6 +119,40 @@ describe('docs/ABI.md matches the binaries', () => {
     for (const text of ['H+128', '+16*THREADS', '+896*SEGMENTS', '(12 + klen + vlen + 3) & ~3', '(24 + klen + vlen + 7) & ~7', 'align16(32 + klen + vlen)']) {
       expect(doc).toContain(text);
     }
+    // The JS host's named layout constants (src/core/abi.ts) are the core's.
+    const abi = await import(path('dist/core/abi.js'));
+    expect([abi.HEADER_BYTES, abi.SLOT_BYTES, abi.SEGMENT_HEADER_BYTES, abi.STATS_BYTES, abi.SlotField.TAG, abi.SlotField.FLAGS])
+      .toEqual(['HEADER_SIZE', 'SLOT_SIZE', 'SEG_SIZE', 'SEG_STATS_SIZE', 'SL_TAG', 'SL_FLAGS'].map((k) => c.get(k)));
+    expect([abi.ENTRY_HEADER, abi.LOG_HEADER, abi.RECORD_HEADER]).toEqual(['ENTRY_HEADER', 'LOG_HEADER', 'REC_HEADER'].map((k) => c.get(k)));
+  });
+
+  it('sections 1 and 3 say the same about slot checks, and every export that takes a slot does it', async () => {
+    const rule = '`slot >= THREADS` returns `E_BAD_ARG` (`io_ptr`, `log_ptr` and `hash` return 0; `clear` and `set_flags` do nothing)';
+    const flat = doc.replace(/\s+/g, ' ');
+    const s1 = flat.slice(flat.indexOf('## 1. The two builds'), flat.indexOf('## 2. Life cycle'));
+    const s3 = flat.slice(flat.indexOf('## 3. Exports'), flat.indexOf('### Arena and slots'));
+    expect(s1).toContain(rule);
+    expect(s3).toContain(rule);
+    expect(flat).not.toMatch(/trusts it|No range check/);
+    const returnsZero = new Set(['io_ptr', 'log_ptr', 'hash']);
+    for (const wasm of [RELEASE_WASM, SHARED_WASM]) {
+      const module = await WebAssembly.compile(readFileSync(wasm));
+      const memory = wasm === SHARED_WASM ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : undefined;
+      const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+      const ex = instance.exports as Raw['ex'];
+      const threads = 2;
+      expect(ex.init(1 << 20, 4, threads, 64, 1000, 1, 0)).toBeGreaterThan(0);
+      const before = new Uint8Array(ex.memory.buffer).slice();
+      for (const [name, d] of documentedExports()) {
+        if (d.args[0] !== 'slot') continue;
+        for (const slot of [threads, threads + 1, 0xffffffff]) {
+          const r = ex[name](slot, ...d.args.slice(1).map(() => 1));
+          if (d.result === 'void') expect(r, `${name}(${slot})`).toBeUndefined();
+          else expect(r, `${name}(${slot})`).toBe(returnsZero.has(name) ? 0 : -4);
+        }
+      }
+      expect(Buffer.compare(Buffer.from(new Uint8Array(ex.memory.buffer)), Buffer.from(before)), `${wasm}: memory changed`).toBe(0);
+    }
   });
 });
 

@@ -4,7 +4,9 @@
  * each of which returns the next offset. Nothing here grows or checks capacity: the size pass is
  * the contract, and the encoders assert at the end that they wrote exactly what they sized.
  */
-import { utf8Length, writeUtf8 } from '../../core/codec.js';
+import { utf8Length } from '../../core/codec.js';
+
+const encoder = new TextEncoder();
 
 /** Bytes of `n` (0 ≤ n < 2^32) as a varint. */
 export function varintSize(n: number): number {
@@ -87,7 +89,8 @@ export function writeBytesField(buf: Uint8Array, pos: number, field: number, val
 export function writeStringField(buf: Uint8Array, pos: number, field: number, text: string, bytes: number): number {
   buf[pos++] = (field << 3) | 2;
   pos = writeVarint(buf, pos, bytes);
-  if (bytes > 0 && writeUtf8(buf, pos, text, bytes) !== bytes) {
+  // The view ends where the size pass said the text ends: encodeInto cannot write past it.
+  if (bytes > 0 && encoder.encodeInto(text, buf.subarray(pos, pos + bytes)).written !== bytes) {
     throw new Error(`string changed length between sizing and writing (${bytes} bytes sized)`);
   }
   return pos + bytes;
