@@ -85,6 +85,7 @@ export const H_FLAGS: u32 = 116; // init's flags
 export const H_SEED: u32 = 120; // 4 x u32: the per-arena hash key
 export const H_DEFAULT_TTL: u32 = 136; // f64 ms
 export const H_EPOCH: u32 = 144; // f64 ms: init's `now`; expiry times are stored relative to it
+export const H_ENTRY_LIMIT: u32 = 152; // the most one entry may cost (see docs/ABI.md, sizing)
 export const HEADER_SIZE: u32 = 256;
 
 // ---- the areas between tables are aligned to this many bytes ----
@@ -169,5 +170,6 @@ export const SCAN_MORE: u32 = 1;
 export const SCAN_DONE: u32 = 2;
 export const SCAN_VALUES: u32 = 1; // flag: records carry values
 export const SCAN_NEWEST_FIRST: u32 = 2; // flag (lru only): most recently used first
-// record: [u32 klen][u32 vlen][f64 expires (host ms, 0 = never)][key][value], padded to 8
-export const SCAN_RECORD_HEADER: u32 = 16;
+// record: [u32 klen][u32 vlen][f64 expires (host ms, 0 = never)][u32 0][u32 0][key][value],
+// padded to 8: the layout of a set_many record, so records can be replayed (snapshots).
+export const SCAN_RECORD_HEADER: u32 = 24;

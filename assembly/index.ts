@@ -7,7 +7,7 @@ import {
   H_ENTRY_HEADER, H_REGION, H_BUDGET, H_SEG_ENTRIES, H_BUCKETS, H_IO_BYTES, H_LOG_BYTES, H_MAX_KEY,
   H_MAX_VALUE, H_MAX_BYTES, H_MAX_ENTRIES, H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE,
   H_DATA_BASE, H_END, H_SEG_STRIDE, H_IO_STRIDE, H_SMALL_BYTES, H_GHOST_SLOTS, H_TTL_SEEN, H_FLAGS,
-  H_SEED, H_DEFAULT_TTL, H_EPOCH, HEADER_SIZE, SL_STATE, SLOT_SIZE, SLOT_LIVE, COUNTER_SIZE,
+  H_SEED, H_DEFAULT_TTL, H_EPOCH, H_ENTRY_LIMIT, HEADER_SIZE, SL_STATE, SLOT_SIZE, SLOT_LIVE, COUNTER_SIZE,
   C_HITS, C_MISSES, POLICY_LRU, POLICY_S3FIFO, POLICY_COUNT, INIT_LOG, INIT_PREFAULT,
   DEFAULT_BYTES_PER_ENTRY, MIN_SEGMENT_STORAGE, ENTRY_HEADER, ENTRY_HEADER_LRU, REC_HEADER,
   BATCH_RECORD_HEADER, SWEEP_RESTART, INFO_VLEN, INFO_COST, INFO_EXPIRES, OK, NOT_FOUND, E_KEY_TOO_LONG, E_BAD_ARG, E_LOG_FULL,
@@ -86,14 +86,20 @@ export function header(): usize {
   return pol == POLICY_LRU ? ENTRY_HEADER_LRU : ENTRY_HEADER;
 }
 
+/** The most one entry may cost: the lru budget, or a queue that keeps two headers' worth free. */
+// @ts-ignore: decorator
+@inline function entryLimitFor(storage: u64, pol: u32): u64 {
+  const hdr = <u64>entryHeaderFor(pol);
+  if (pol == POLICY_LRU) return <u64>lruBudgetOf(<usize>storage);
+  if (pol == POLICY_S3FIFO) return (storage - smallBytes(storage)) - 2 * hdr;
+  return storage - 2 * hdr;
+}
+
 /** The largest value storable (with an empty key), capped by what one segment can hold. */
 // @ts-ignore: decorator
 @inline function effectiveMaxValue(maxValue: u32, storage: u64, pol: u32): u64 {
   const hdr = <u64>entryHeaderFor(pol);
-  let cost: u64;
-  if (pol == POLICY_LRU) cost = <u64>lruBudgetOf(<usize>storage);
-  else if (pol == POLICY_S3FIFO) cost = (storage - smallBytes(storage)) - 2 * hdr;
-  else cost = storage - 2 * hdr;
+  const cost = entryLimitFor(storage, pol);
   const most = cost > hdr ? cost - hdr : 0;
   return <u64>maxValue < most ? <u64>maxValue : most;
 }
@@ -230,6 +236,7 @@ export function init(
   put(H_SEED + 12, seed3);
   store<f64>(H + <usize>H_DEFAULT_TTL, defaultTtl);
   store<f64>(H + <usize>H_EPOCH, now);
+  put(H_ENTRY_LIMIT, entryLimitFor(storage, pol));
   // Fresh linear memory is zero, so index, locks and counters start cleared without touching
   // (and committing) every page of a large arena, unless the host asked for exactly that.
   if ((flags & INIT_PREFAULT) != 0) memory.fill(<usize>ioBase, 0, <usize>(end - ioBase));

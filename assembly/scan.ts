@@ -37,6 +37,7 @@ function emit(seg: usize, e: usize, out: usize, limit: usize, values: bool): usi
   store<u32>(out, <u32>klen);
   store<u32>(out + 4, <u32>vlen);
   store<f64>(out + 8, x == 0 ? 0 : load<f64>(headerPtr() + <usize>H_EPOCH) + <f64>x);
+  store<u64>(out + 16, 0);
   const r = ringOf(seg, e);
   const kp = e + entryHeader();
   ringRead(r, kp, out + <usize>SCAN_RECORD_HEADER, klen);

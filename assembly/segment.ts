@@ -3,7 +3,7 @@
 // expects the caller to hold the segment's lock (optimistic readers live in read.ts).
 
 import {
-  H_POLICY, H_MAX_VALUE, POLICY_LRU, POLICY_S3FIFO, CLOCK_MAX_FREQ, S3_MAX_FREQ, LRU_SLACK_SHIFT,
+  H_POLICY, H_MAX_VALUE, H_ENTRY_LIMIT, POLICY_LRU, POLICY_S3FIFO, CLOCK_MAX_FREQ, S3_MAX_FREQ, LRU_SLACK_SHIFT,
   OK, E_TOO_LARGE, E_LOG_FULL, REASON_EVICT, REASON_EXPIRE, REASON_DELETE, REASON_REPLACE,
 } from './abi';
 import {
@@ -137,11 +137,10 @@ export function moveTailAcross(seg: usize, from: usize, to: usize, t: usize, s: 
   return dst;
 }
 
-/** The most one entry may cost: the LRU budget, or a ring that keeps a header's worth free. */
+/** The most one entry may cost (written by init: the lru budget, or a queue less two headers). */
 // @ts-ignore: decorator
 @inline export function maxEntryCost(seg: usize): usize {
-  if (policy() == POLICY_LRU) return lruBudget(seg);
-  return ringLen(ring0(seg)) - 2 * entryHeader();
+  return <usize>hdr32(H_ENTRY_LIMIT);
 }
 
 /** Bytes of live entries an LRU segment holds: 7/8 of its ring, the rest is room for cleaning. */

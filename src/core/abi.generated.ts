@@ -80,6 +80,7 @@ export const H_FLAGS = 116; // init's flags
 export const H_SEED = 120; // 4 x u32: the per-arena hash key
 export const H_DEFAULT_TTL = 136; // f64 ms
 export const H_EPOCH = 144; // f64 ms: init's `now`; expiry times are stored relative to it
+export const H_ENTRY_LIMIT = 152; // the most one entry may cost (see docs/ABI.md, sizing)
 export const HEADER_SIZE = 256;
 
 // ---- the areas between tables are aligned to this many bytes ----
@@ -160,4 +161,4 @@ export const SCAN_MORE = 1;
 export const SCAN_DONE = 2;
 export const SCAN_VALUES = 1; // flag: records carry values
 export const SCAN_NEWEST_FIRST = 2; // flag (lru only): most recently used first
-export const SCAN_RECORD_HEADER = 16;
+export const SCAN_RECORD_HEADER = 24;

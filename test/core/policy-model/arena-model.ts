@@ -43,6 +43,9 @@ export interface Counters {
 /** A log record as the host reads it: [reason, key hex, value hex ('' in keys-only mode)]. */
 export type LogRecord = [number, string, string];
 
+/** Thrown by the model where the core finds its eviction log full (it writes a record first). */
+export class LogFull extends Error {}
+
 interface Entry {
   key: Uint8Array;
   hex: string;
@@ -291,6 +294,15 @@ class SegmentModel {
       this.c.rejected++;
       return abi.E_TOO_LARGE;
     }
+    try {
+      return this.setInner(key, value, x, rel, size);
+    } catch (err) {
+      if (err instanceof LogFull) return abi.E_LOG_FULL;
+      throw err;
+    }
+  }
+
+  private setInner(key: Uint8Array, value: Uint8Array, x: number, rel: number, size: number): number {
     const hex = hexOf(key);
     const h = indexHash(key, this.a.shape.seed);
     const old = this.entries.get(hex);
@@ -330,7 +342,12 @@ class SegmentModel {
     const e = this.entries.get(hexOf(key));
     if (!e) return undefined;
     if (this.a.expired(e, rel)) {
-      this.evict(e, rel);
+      try {
+        this.evict(e, rel);
+      } catch (err) {
+        if (!(err instanceof LogFull)) throw err;
+        // The log is full: the core leaves the expired entry in place, reported absent.
+      }
       return undefined;
     }
     return e;
@@ -339,7 +356,12 @@ class SegmentModel {
   remove(key: Uint8Array, rel: number): number {
     const e = this.lookupLive(key, rel);
     if (!e) return 0;
-    this.a.log(abi.REASON_DELETE, e);
+    try {
+      this.a.log(abi.REASON_DELETE, e);
+    } catch (err) {
+      if (err instanceof LogFull) return abi.E_LOG_FULL;
+      throw err;
+    }
     this.retire(e);
     this.c.deletes++;
     return 1;
@@ -374,7 +396,12 @@ class SegmentModel {
       if (!b.dead) {
         const e = this.entryAt(b);
         if (this.a.expired(e, rel)) {
-          this.a.log(abi.REASON_EXPIRE, e);
+          try {
+            this.a.log(abi.REASON_EXPIRE, e);
+          } catch (err) {
+            if (!(err instanceof LogFull)) throw err;
+            break; // the core stops here, keeping its place
+          }
           this.retire(e);
           this.c.expirations++;
           removed++;
@@ -413,6 +440,11 @@ class SegmentModel {
 export class ArenaModel {
   readonly segs: SegmentModel[];
   readonly records: LogRecord[] = [];
+  /**
+   * Bytes of records the current core call may still log (LOG_BYTES - 8 at the start of each
+   * call, as the host drains after every call), or null for a log that never fills.
+   */
+  logRoom: number | null = null;
   private readonly bits: number;
 
   constructor(readonly shape: ArenaShape) {
@@ -445,7 +477,13 @@ export class ArenaModel {
     const s = this.shape;
     if (s.logMode === 0) return;
     if ((reason === abi.REASON_DELETE || reason === abi.REASON_REPLACE) && !s.logRemovals) return;
-    this.records.push([reason, e.hex, s.logMode === abi.LOG_KEYS_AND_VALUES ? hexOf(e.value) : '']);
+    const value = s.logMode === abi.LOG_KEYS_AND_VALUES ? e.value : new Uint8Array(0);
+    if (this.logRoom !== null) {
+      const size = (abi.REC_HEADER + e.key.length + value.length + 3) & ~3;
+      if (size > this.logRoom) throw new LogFull();
+      this.logRoom -= size;
+    }
+    this.records.push([reason, e.hex, hexOf(value)]);
   }
 
   set(key: Uint8Array, value: Uint8Array, ttl: number, now: number): number {
