@@ -27,7 +27,7 @@ export const POLICY_COUNT: u32 = 3;
 export const LRU_SLACK_SHIFT: u32 = 3; // lru keeps 1/8 of a ring free for cleaning
 export const CLOCK_MAX_FREQ: u32 = 1; // clock's access bits saturate here (1: classic CLOCK)
 export const CLOCK_CHANCES: u32 = 8; // second chances clock gives per call
-export const S3_SMALL_PERCENT: u32 = 10; // share of a segment's storage in s3fifo's small queue
+export const S3_SMALL_PERCENT: u32 = 20; // share of a segment's storage in s3fifo's small queue
 export const S3_MOVE_FREQ: u32 = 1; // a small-queue entry hit this often moves to main
 export const S3_MAX_FREQ: u32 = 3; // s3fifo's access counter saturates here
 export const S3_CHANCES: u32 = 8; // second chances s3fifo's main queue gives per call
@@ -173,3 +173,10 @@ export const SCAN_NEWEST_FIRST: u32 = 2; // flag (lru only): most recently used 
 // record: [u32 klen][u32 vlen][f64 expires (host ms, 0 = never)][u32 0][u32 0][key][value],
 // padded to 8: the layout of a set_many record, so records can be replayed (snapshots).
 export const SCAN_RECORD_HEADER: u32 = 24;
+
+// ---- core-private layout that tests and debuggers read (not part of the contract: it may change
+// without a version bump). layout.ts takes these values from here.
+export const DEBUG_SEG_SIZE: u32 = 256; // bytes of one segment header in the segment table
+export const DEBUG_S_LOCK: u32 = 0; // a segment header's lock word (docs/threads.md)
+export const DEBUG_S_SEQ: u32 = 4; // its sequence word (odd while a lock holder changes the segment)
+export const DEBUG_S_CURSOR: u32 = 28; // its TTL sweep cursor

@@ -14,17 +14,17 @@
 // Every table starts at a multiple of 64 bytes (TABLE_ALIGN).
 
 import { H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE, H_IO_STRIDE, H_IO_BYTES, H_LOG_BYTES,
-  H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE } from './abi';
+  H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE, DEBUG_SEG_SIZE, DEBUG_S_LOCK, DEBUG_S_SEQ, DEBUG_S_CURSOR } from './abi';
 
 // ---- segment header (SEG_SIZE bytes each) ----
-export const S_LOCK: usize = 0; // 0 free, else (owner slot + 1) << 1 | waiters bit
-export const S_SEQ: usize = 4; // odd while a writer changes the segment (optimistic readers retry)
+export const S_LOCK: usize = DEBUG_S_LOCK; // 0 free, else (owner slot + 1) << 1 | waiters bit
+export const S_SEQ: usize = DEBUG_S_SEQ; // odd while a writer changes the segment (optimistic readers retry)
 export const S_CAP: usize = 8; // entries the segment may hold
 export const S_INDEX: usize = 12; // offset of the bucket array
 export const S_BUCKETS: usize = 16; // number of buckets
 export const S_GHOST: usize = 20; // offset of the ghost filter (s3fifo)
 export const S_GHOST_MASK: usize = 24; // ghost slots - 1
-export const S_CURSOR: usize = 28; // TTL sweep position: a block start, or 0 = the first ring's tail
+export const S_CURSOR: usize = DEBUG_S_CURSOR; // TTL sweep position: a block start, or 0 = the first ring's tail
 export const S_LRU_HEAD: usize = 32; // most recently used entry (lru)
 export const S_LRU_TAIL: usize = 36; // least recently used entry (lru)
 export const S_MODS: usize = 40; // bumped by every change that moves or removes an entry
@@ -43,7 +43,7 @@ export const S_RECOVERIES: usize = 208;
 export const S_INDEX_EVICTIONS: usize = 216;
 export const S_GHOST_HITS: usize = 224;
 export const S_SWEEP_PASSES: usize = 232;
-export const SEG_SIZE: usize = 256;
+export const SEG_SIZE: usize = DEBUG_SEG_SIZE;
 
 // ---- ring (a circular log of blocks inside the segment's storage) ----
 export const R_START: usize = 0;

@@ -24,7 +24,7 @@ export const POLICY_COUNT = 3;
 export const LRU_SLACK_SHIFT = 3; // lru keeps 1/8 of a ring free for cleaning
 export const CLOCK_MAX_FREQ = 1; // clock's access bits saturate here (1: classic CLOCK)
 export const CLOCK_CHANCES = 8; // second chances clock gives per call
-export const S3_SMALL_PERCENT = 10; // share of a segment's storage in s3fifo's small queue
+export const S3_SMALL_PERCENT = 20; // share of a segment's storage in s3fifo's small queue
 export const S3_MOVE_FREQ = 1; // a small-queue entry hit this often moves to main
 export const S3_MAX_FREQ = 3; // s3fifo's access counter saturates here
 export const S3_CHANCES = 8; // second chances s3fifo's main queue gives per call
@@ -162,3 +162,9 @@ export const SCAN_DONE = 2;
 export const SCAN_VALUES = 1; // flag: records carry values
 export const SCAN_NEWEST_FIRST = 2; // flag (lru only): most recently used first
 export const SCAN_RECORD_HEADER = 24;
+
+// ---- core-private layout that tests and debuggers read (not part of the contract: it may change
+export const DEBUG_SEG_SIZE = 256; // bytes of one segment header in the segment table
+export const DEBUG_S_LOCK = 0; // a segment header's lock word (docs/threads.md)
+export const DEBUG_S_SEQ = 4; // its sequence word (odd while a lock holder changes the segment)
+export const DEBUG_S_CURSOR = 28; // its TTL sweep cursor

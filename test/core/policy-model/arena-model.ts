@@ -4,7 +4,7 @@
 // the eviction log receives. The differential tests run it beside the core.
 import * as abi from '../../../src/core/abi.generated.js';
 import { RingModel, type Block } from './ring.js';
-import { indexHash, segmentHash } from './siphash.js';
+import { indexHash, mix32, segmentHash } from './siphash.js';
 
 export interface ArenaShape {
   policy: number;
@@ -453,7 +453,7 @@ export class ArenaModel {
   }
 
   segmentOf(key: Uint8Array): SegmentModel {
-    const h = segmentHash(key, this.shape.seed[0]);
+    const h = mix32(segmentHash(key, this.shape.seed[0]));
     return this.segs[this.bits === 0 ? 0 : h >>> (32 - this.bits)];
   }
 

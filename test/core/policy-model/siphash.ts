@@ -51,3 +51,13 @@ export function segmentHash(key: Uint8Array, seed0: number): number {
   for (const b of key) h = Math.imul(h ^ b, 16777619) >>> 0;
   return h >>> 0;
 }
+
+/** murmur3's fmix32, which finalises the segment hash before its top bits pick the segment. */
+export function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
