@@ -180,3 +180,12 @@ export const DEBUG_SEG_SIZE: u32 = 256; // bytes of one segment header in the se
 export const DEBUG_S_LOCK: u32 = 0; // a segment header's lock word (docs/threads.md)
 export const DEBUG_S_SEQ: u32 = 4; // its sequence word (odd while a lock holder changes the segment)
 export const DEBUG_S_CURSOR: u32 = 28; // its TTL sweep cursor
+export const DEBUG_S_RING0: u32 = 64; // its first (or only) queue's ring header
+export const DEBUG_R_START: u32 = 0; // a ring header's fields (u32 offsets in linear memory and sizes)
+export const DEBUG_R_END: u32 = 4;
+export const DEBUG_R_HEAD: u32 = 8;
+export const DEBUG_R_TAIL: u32 = 12;
+export const DEBUG_R_SPAN: u32 = 16;
+export const DEBUG_E_VLEN: u32 = 0; // an entry's header: u32 value length
+export const DEBUG_E_KLEN: u32 = 4; // u16 key length
+export const DEBUG_E_FLAGS: u32 = 6; // u8 flags: 1 = removed (dead)

@@ -14,7 +14,8 @@
 // Every table starts at a multiple of 64 bytes (TABLE_ALIGN).
 
 import { H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE, H_IO_STRIDE, H_IO_BYTES, H_LOG_BYTES,
-  H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE, DEBUG_SEG_SIZE, DEBUG_S_LOCK, DEBUG_S_SEQ, DEBUG_S_CURSOR } from './abi';
+  H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE, DEBUG_SEG_SIZE, DEBUG_S_LOCK, DEBUG_S_SEQ, DEBUG_S_CURSOR, DEBUG_S_RING0,
+  DEBUG_R_START, DEBUG_R_END, DEBUG_R_HEAD, DEBUG_R_TAIL, DEBUG_R_SPAN, DEBUG_E_VLEN, DEBUG_E_KLEN, DEBUG_E_FLAGS } from './abi';
 
 // ---- segment header (SEG_SIZE bytes each) ----
 export const S_LOCK: usize = DEBUG_S_LOCK; // 0 free, else (owner slot + 1) << 1 | waiters bit
@@ -30,7 +31,7 @@ export const S_LRU_TAIL: usize = 36; // least recently used entry (lru)
 export const S_MODS: usize = 40; // bumped by every change that moves or removes an entry
 // rings: RING_SIZE bytes each; ring 0 is the only ring (lru, clock) or s3fifo's main queue,
 // ring 1 is s3fifo's small queue.
-export const S_RING0: usize = 64;
+export const S_RING0: usize = DEBUG_S_RING0;
 export const S_RING1: usize = 112;
 // counters, u64 (hits and misses live in the per-thread counter table)
 export const S_SETS: usize = 160;
@@ -46,11 +47,11 @@ export const S_SWEEP_PASSES: usize = 232;
 export const SEG_SIZE: usize = DEBUG_SEG_SIZE;
 
 // ---- ring (a circular log of blocks inside the segment's storage) ----
-export const R_START: usize = 0;
-export const R_END: usize = 4;
-export const R_HEAD: usize = 8; // where the next block is appended
-export const R_TAIL: usize = 12; // the oldest block
-export const R_SPAN: usize = 16; // bytes from tail to head, dead blocks and skipped ends included
+export const R_START: usize = DEBUG_R_START;
+export const R_END: usize = DEBUG_R_END;
+export const R_HEAD: usize = DEBUG_R_HEAD; // where the next block is appended
+export const R_TAIL: usize = DEBUG_R_TAIL; // the oldest block
+export const R_SPAN: usize = DEBUG_R_SPAN; // bytes from tail to head, dead blocks and skipped ends included
 export const R_LIVE: usize = 20; // bytes of live entries
 export const R_COUNT: usize = 24; // live entries
 export const R_CAP: usize = 28; // entries this ring may hold
@@ -64,9 +65,9 @@ export const RING_SIZE: usize = 48;
 // Blocks are 4-aligned and never straddle the ring's end with their header; the key and value
 // may wrap around to the ring's start. A position closer than one header to the ring's end is
 // skipped (the next block starts at the ring's start).
-export const E_VLEN: usize = 0; // u32
-export const E_KLEN: usize = 4; // u16
-export const E_FLAGS: usize = 6; // u8: bit 0 dead (removed, space not yet reclaimed)
+export const E_VLEN: usize = DEBUG_E_VLEN; // u32
+export const E_KLEN: usize = DEBUG_E_KLEN; // u16
+export const E_FLAGS: usize = DEBUG_E_FLAGS; // u8: bit 0 dead (removed, space not yet reclaimed)
 export const E_EXP_HI: usize = 7; // u8: bits 32-39 of the expiry
 export const E_EXP_LO: usize = 8; // u32: bits 0-31 of the expiry (ms after EPOCH; 0 = never)
 export const E_PREV: usize = 12; // lru: toward the most recent

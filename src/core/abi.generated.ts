@@ -168,3 +168,12 @@ export const DEBUG_SEG_SIZE = 256; // bytes of one segment header in the segment
 export const DEBUG_S_LOCK = 0; // a segment header's lock word (docs/threads.md)
 export const DEBUG_S_SEQ = 4; // its sequence word (odd while a lock holder changes the segment)
 export const DEBUG_S_CURSOR = 28; // its TTL sweep cursor
+export const DEBUG_S_RING0 = 64; // its first (or only) queue's ring header
+export const DEBUG_R_START = 0; // a ring header's fields (u32 offsets in linear memory and sizes)
+export const DEBUG_R_END = 4;
+export const DEBUG_R_HEAD = 8;
+export const DEBUG_R_TAIL = 12;
+export const DEBUG_R_SPAN = 16;
+export const DEBUG_E_VLEN = 0; // an entry's header: u32 value length
+export const DEBUG_E_KLEN = 4; // u16 key length
+export const DEBUG_E_FLAGS = 6; // u8 flags: 1 = removed (dead)

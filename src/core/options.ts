@@ -14,7 +14,7 @@ export const DEFAULT_MAX_KEY_BYTES = 1024;
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_SWEEP_INTERVAL_MS = 1000;
 /** The eviction policy when none is given: docs/design.md says why. */
-export const DEFAULT_POLICY: PolicyName = 'clock';
+export const DEFAULT_POLICY: PolicyName = 's3fifo';
 /** The reasons onEvict hears by default (lru-cache's dispose also hears 'delete' and 'set'). */
 export const DEFAULT_DISPOSE_REASONS: readonly EvictReason[] = ['evict', 'expire'];
 const ALL_REASONS: readonly EvictReason[] = ['evict', 'expire', 'delete', 'set'];

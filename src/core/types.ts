@@ -32,7 +32,7 @@ export interface ArenaCacheOptions {
    * of maxBytes, so entries smaller than that on average are limited by count.
    */
   maxEntries?: number;
-  /** The eviction policy. Default 'clock' (docs/design.md says why). */
+  /** The eviction policy. Default 's3fifo' (docs/design.md says why). */
   policy?: EvictionPolicy;
   /**
    * The arena's 128-bit hash key. Default: 16 random bytes (crypto.getRandomValues), so keys from

@@ -64,7 +64,7 @@ describe('Map-like operations', () => {
   });
 
   it('get returns a copy that survives eviction and later writes', async () => {
-    const c = await ArenaCache.create({ maxBytes: 16 * 1024, segments: 1, sweepIntervalMs: 0 });
+    const c = await ArenaCache.create({ maxBytes: 16 * 1024, segments: 1, sweepIntervalMs: 0, policy: 'lru' });
     c.set('k', 'original');
     const v = c.get('k')!;
     c.set('k', 'replaced');
@@ -287,7 +287,7 @@ describe('edge cases', () => {
   it('an onEvict callback may use the cache again', async () => {
     const seen: string[] = [];
     const c: ArenaCache = await ArenaCache.create({
-      maxBytes: 8192, segments: 1, sweepIntervalMs: 0,
+      maxBytes: 8192, segments: 1, sweepIntervalMs: 0, policy: 'lru',
       onEvict: (k) => {
         seen.push(text(k)!);
         if (text(k) === 'k1') c.set('rescued', 'yes');
