@@ -13,7 +13,7 @@
 //                                  [index: BUCKETS x 64 B][ghost: u16 x GHOST_SLOTS][ring storage]
 // Every table starts at a multiple of 64 bytes (TABLE_ALIGN).
 
-import { H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE, H_IO_STRIDE, H_IO_BYTES, H_LOG_BYTES,
+import { H_THREADS, H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE, H_IO_STRIDE, H_IO_BYTES, H_LOG_BYTES,
   H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE, DEBUG_SEG_SIZE, DEBUG_S_LOCK, DEBUG_S_SEQ, DEBUG_S_CURSOR, DEBUG_S_RING0,
   DEBUG_R_START, DEBUG_R_END, DEBUG_R_HEAD, DEBUG_R_TAIL, DEBUG_R_SPAN, DEBUG_E_VLEN, DEBUG_E_KLEN, DEBUG_E_FLAGS } from './abi';
 
@@ -110,6 +110,12 @@ export const SLOT_BITS: u32 = 3;
 // @ts-ignore: decorator
 @inline export function logPtr(slot: u32): usize {
   return ioPtr(slot) + <usize>hdr32(H_IO_BYTES);
+}
+
+/** Whether `slot` is not a slot of this arena: one compare per call keeps a host's wrong slot from writing into another thread's I/O area. */
+// @ts-ignore: decorator
+@inline export function badSlot(slot: u32): bool {
+  return slot >= hdr32(H_THREADS);
 }
 
 /** Per-slot scratch space (one key long), after the slot's I/O area and log. */

@@ -9,16 +9,18 @@ import {
 import {
   S_INDEX, S_BUCKETS, S_GHOST, S_GHOST_MASK, S_CURSOR, S_LRU_HEAD, S_LRU_TAIL, S_MODS, S_RING0,
   S_RING1, S_SETS, S_DELETES, S_EVICTIONS, S_EXPIRATIONS, S_REJECTED, S_MOVES, S_RECOVERIES,
-  S_INDEX_EVICTIONS, S_SEQ, R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_CAP, R_TAIL_LSN,
-  E_FLAGS, E_KLEN, FL_DEAD, SLOT_BITS, BUCKET_SLOTS, B_SLOTS, hdr32, bump64, align4, scratchOf,
+  S_INDEX_EVICTIONS, R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_TAIL_LSN, E_FLAGS,
+  E_KLEN, FL_DEAD, SLOT_BITS, BUCKET_SLOTS, B_SLOTS, hdr32, bump64, align4,
 } from './layout';
 import { indexHash } from './hash';
 import {
-  entryHeader, blockSize, ringOf, ringLen, ringNext, ringDistance, ringNeeded, ringGap,
-  ringAppend, ringDropTail, ringAt, ringRead, ringWrite, ringMove,
+  entryHeader, blockSize, ringOf, ringLen, ringNext, ringDistance, ringAppend, ringDropTail,
+  ringAt, ringRead, ringWrite, ringMove,
 } from './ring';
-import { tableFind, tableSlotOf, tableInsert, tableClear, slotEntry, slotFreq, bucketOf, bucketPtr, tagAddr } from './table';
-import { isExpired, isDead, writeHeader, setExpiry } from './entry';
+import {
+  tableFind, tableSlotOf, tableInsert, tableClear, slotEntry, slotFreq, bucketOf, bucketPtr,
+} from './table';
+import { isExpired, writeHeader, setExpiry } from './entry';
 import { logRemoval } from './evict-log';
 import { lruUnlink, lruPushHead, lruPromote, lruRelinkMoved, lruMakeRoom, lruPace } from './policy-lru';
 import { clockMakeRoom, clockHit } from './policy-clock';
