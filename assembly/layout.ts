@@ -1,129 +1,95 @@
-// Memory layout of an arena. Every piece of state lives in linear memory at offsets derived from
-// the header, so any number of instances (in any number of threads) over one memory see one cache.
-// docs/ABI.md documents these offsets; change them only together with ABI_VERSION.
+// Where things live in an arena, and the core-private layouts (segment header, rings, entries).
+// Public offsets are in abi.ts. Every piece of state lives in linear memory at offsets derived
+// from the header, so any number of instances (in any number of threads) over one memory see one
+// cache.
+//
+//   0 ........... H              the module's static area
+//   H ........... +256           header (abi.ts H_*)
+//   SLOT_TABLE .. +16*threads    thread slots
+//   SEG_TABLE ... +256*segments  segment headers (below)
+//   COUNTER_TABLE +16*threads*segments   per-(thread, segment) hit/miss counters
+//   IO_BASE ..... +IO_STRIDE*threads     per thread: I/O area, then eviction log
+//   DATA_BASE ... END            per segment (SEG_STRIDE bytes):
+//                                  [index: BUCKETS x 64 B][ghost: u16 x GHOST_SLOTS][ring storage]
+// Every table starts at a multiple of 64 bytes (TABLE_ALIGN).
 
-export const MAGIC: u32 = 0x43414341; // the bytes "ACAC" (ArenaCAChe) in little-endian order
-export const ABI_VERSION: u32 = 1;
+import { H_THREADS, H_SEG_TABLE, H_SLOT_TABLE, H_COUNTER_TABLE, H_IO_BASE, H_IO_STRIDE, H_IO_BYTES, H_LOG_BYTES,
+  H_SEGMENTS, SLOT_SIZE, COUNTER_SIZE, DEBUG_SEG_SIZE, DEBUG_S_LOCK, DEBUG_S_SEQ, DEBUG_S_CURSOR, DEBUG_S_RING0,
+  DEBUG_R_START, DEBUG_R_END, DEBUG_R_HEAD, DEBUG_R_TAIL, DEBUG_R_SPAN, DEBUG_E_VLEN, DEBUG_E_KLEN, DEBUG_E_FLAGS } from './abi';
 
-// ---- header (HEADER_SIZE bytes at headerPtr()) ----
-export const H_MAGIC: usize = 0;
-export const H_ABI: usize = 4;
-export const H_STATE: usize = 8; // 0 = empty, 1 = initialising, 2 = ready
-export const H_SEGMENTS: usize = 12;
-export const H_SEG_BITS: usize = 16;
-export const H_THREADS: usize = 20;
-export const H_REGION: usize = 24; // bytes per segment region (= its budget)
-export const H_BUCKETS: usize = 28; // hash buckets per segment
-export const H_IO_BYTES: usize = 32; // bytes of one thread's I/O area
-export const H_LOG_BYTES: usize = 36; // bytes of one thread's eviction log (0 = none)
-export const H_MAX_KEY: usize = 40;
-export const H_MAX_VALUE: usize = 44;
-export const H_MAX_BYTES: usize = 48; // the maxBytes the arena was created with
-export const H_SEG_TABLE: usize = 52;
-export const H_SLOT_TABLE: usize = 56;
-export const H_IO_BASE: usize = 60;
-export const H_DATA_BASE: usize = 64;
-export const H_END: usize = 68; // first byte after the arena
-export const H_SEG_STRIDE: usize = 72; // index + region bytes of one segment
-export const H_IO_STRIDE: usize = 76; // io + log bytes of one thread
-export const H_DEFAULT_TTL: usize = 80; // f64 ms
-export const H_TTL_SEEN: usize = 88; // set to 1 once any entry had an expiry (hosts may skip the clock until then)
-export const HEADER_SIZE: usize = 128;
+// ---- segment header (SEG_SIZE bytes each) ----
+export const S_LOCK: usize = DEBUG_S_LOCK; // 0 free, else (owner slot + 1) << 1 | waiters bit
+export const S_SEQ: usize = DEBUG_S_SEQ; // odd while a writer changes the segment (optimistic readers retry)
+export const S_CAP: usize = 8; // entries the segment may hold
+export const S_INDEX: usize = 12; // offset of the bucket array
+export const S_BUCKETS: usize = 16; // number of buckets
+export const S_GHOST: usize = 20; // offset of the ghost filter (s3fifo)
+export const S_GHOST_MASK: usize = 24; // ghost slots - 1
+export const S_CURSOR: usize = DEBUG_S_CURSOR; // TTL sweep position: a block start, or 0 = the first ring's tail
+export const S_LRU_HEAD: usize = 32; // most recently used entry (lru)
+export const S_LRU_TAIL: usize = 36; // least recently used entry (lru)
+export const S_MODS: usize = 40; // bumped by every change that moves or removes an entry
+// rings: RING_SIZE bytes each; ring 0 is the only ring (lru, clock) or s3fifo's main queue,
+// ring 1 is s3fifo's small queue.
+export const S_RING0: usize = DEBUG_S_RING0;
+export const S_RING1: usize = 112;
+// counters, u64 (hits and misses live in the per-thread counter table)
+export const S_SETS: usize = 160;
+export const S_DELETES: usize = 168;
+export const S_EVICTIONS: usize = 176;
+export const S_EXPIRATIONS: usize = 184;
+export const S_REJECTED: usize = 192;
+export const S_MOVES: usize = 200;
+export const S_RECOVERIES: usize = 208;
+export const S_INDEX_EVICTIONS: usize = 216;
+export const S_GHOST_HITS: usize = 224;
+export const S_SWEEP_PASSES: usize = 232;
+export const SEG_SIZE: usize = DEBUG_SEG_SIZE;
 
-// ---- thread slot table (SLOT_SIZE bytes per slot) ----
-export const SL_STATE: usize = 0; // 0 free, 1 live, 2 dead (its thread died; locks it held are recovered)
-export const SL_TAG: usize = 4; // host-chosen tag (e.g. a worker's threadId)
-export const SL_FLAGS: usize = 8; // bit 0: may block in atomic.wait; bits 1-2: eviction log mode
-export const SLOT_SIZE: usize = 16;
-export const SLOT_FREE: i32 = 0;
-export const SLOT_LIVE: i32 = 1;
-export const SLOT_DEAD: i32 = 2;
-export const FLAG_CAN_WAIT: u32 = 1;
-export const LOG_MODE_SHIFT: u32 = 1; // 0 off, 1 keys, 2 keys and values
-export const LOG_MODE_MASK: u32 = 3;
+// ---- ring (a circular log of blocks inside the segment's storage) ----
+export const R_START: usize = DEBUG_R_START;
+export const R_END: usize = DEBUG_R_END;
+export const R_HEAD: usize = DEBUG_R_HEAD; // where the next block is appended
+export const R_TAIL: usize = DEBUG_R_TAIL; // the oldest block
+export const R_SPAN: usize = DEBUG_R_SPAN; // bytes from tail to head, dead blocks and skipped ends included
+export const R_LIVE: usize = 20; // bytes of live entries
+export const R_COUNT: usize = 24; // live entries
+export const R_CAP: usize = 28; // entries this ring may hold
+// u64: bytes the tail has passed since the arena began. Never decreases, so a position in the
+// ring's history (tail lsn + span = head lsn) tells whether a block is still there: an
+// iteration cursor. A position p is START + (lsn mod length).
+export const R_TAIL_LSN: usize = 32;
+export const RING_SIZE: usize = 48;
 
-// ---- segment header (SEG_SIZE bytes each, in the segment table) ----
-export const S_LOCK: usize = 0; // 0 free, else (owner slot + 1) << 1 | waiters bit
-export const S_HEAD: usize = 4; // most recently used entry
-export const S_TAIL: usize = 8; // least recently used entry
-export const S_COUNT: usize = 12;
-export const S_USED: usize = 16; // bytes charged to live entries
-export const S_BUDGET: usize = 20;
-export const S_START: usize = 24; // region [start, end)
-export const S_END: usize = 28;
-export const S_TOP: usize = 32; // bump pointer: [top, end) was never allocated since the last reset/compaction
-export const S_BUCKETS: usize = 36;
-export const S_MASK: usize = 40;
-export const S_CURSOR: usize = 44; // TTL sweep position (an entry, walking tail → head), 0 = start at tail
-export const S_FREE_BYTES: usize = 48;
-export const S_FREE_COUNT: usize = 52;
-export const S_BITMAP: usize = 56; // 5 words: which free-list classes are non-empty
-// counters, u64
-export const S_HITS: usize = 128;
-export const S_MISSES: usize = 136;
-export const S_SETS: usize = 144;
-export const S_DELETES: usize = 152;
-export const S_EVICTIONS: usize = 160;
-export const S_EXPIRATIONS: usize = 168;
-export const S_REJECTED: usize = 176;
-export const S_COMPACTIONS: usize = 184;
-export const S_RECOVERIES: usize = 192;
-export const SEG_STATS_SIZE: usize = 200; // bytes copied out by stats()
-export const S_FREE_LISTS: usize = 256; // NUM_CLASSES u32 list heads
-export const NUM_CLASSES: u32 = 152;
-export const BITMAP_WORDS: u32 = 5;
-export const SEG_SIZE: usize = 896;
+// ---- entry (a block in a ring) ----
+// Blocks are 4-aligned and never straddle the ring's end with their header; the key and value
+// may wrap around to the ring's start. A position closer than one header to the ring's end is
+// skipped (the next block starts at the ring's start).
+export const E_VLEN: usize = DEBUG_E_VLEN; // u32
+export const E_KLEN: usize = DEBUG_E_KLEN; // u16
+export const E_FLAGS: usize = DEBUG_E_FLAGS; // u8: bit 0 dead (removed, space not yet reclaimed)
+export const E_EXP_HI: usize = 7; // u8: bits 32-39 of the expiry
+export const E_EXP_LO: usize = 8; // u32: bits 0-31 of the expiry (ms after EPOCH; 0 = never)
+export const E_PREV: usize = 12; // lru: toward the most recent
+export const E_NEXT: usize = 16; // lru: toward the least recent
+export const FL_DEAD: u32 = 1;
 
-// ---- entry (a live block) ----
-// word 0 holds the LRU "prev" link (toward the head) in its high bits and block flags in its low 4
-// bits: entries are 16-byte aligned, so an offset's low 4 bits are always zero.
-export const E_PREV: usize = 0;
-export const E_NEXT: usize = 4; // toward the tail (older)
-export const E_HNEXT: usize = 8; // next entry in the same hash bucket
-export const E_HASH: usize = 12; // FNV-1a of the key
-export const E_VLEN: usize = 16;
-export const E_KLEN: usize = 20;
-export const E_EXPIRES: usize = 24; // f64 ms, 0 = never
-export const ENTRY_HEADER: usize = 32;
+// ---- index bucket (BUCKET_SIZE bytes): 12 one-byte tags, then 12 slots ----
+// A slot word is an entry offset (4-aligned) whose low 2 bits hold the policy's access bits.
+export const BUCKET_SIZE: usize = 64;
+export const BUCKET_SLOTS: u32 = 12;
+export const B_SLOTS: usize = 16; // first slot word
+export const SLOT_BITS: u32 = 3;
 
-// ---- free block ----
-export const F_SIZE: usize = 0; // size | FREE flag
-export const F_NEXT: usize = 4;
-export const F_PREV: usize = 8; // footer: the size again, in the last 4 bytes
-
-export const BLOCK_FREE: u32 = 1;
-export const BLOCK_PREV_FREE: u32 = 2;
-export const FLAG_BITS: u32 = 15;
-export const ALIGN: usize = 16;
-export const MIN_BLOCK: usize = 16;
-
-// ---- return codes ----
-export const OK: i32 = 0;
-export const NOT_FOUND: i32 = -1;
-export const E_KEY_TOO_LONG: i32 = -2;
-export const E_TOO_LARGE: i32 = -3;
-export const E_BAD_ARG: i32 = -4;
-export const E_LOG_FULL: i32 = -5;
-export const E_NOT_READY: i32 = -6;
-export const E_NO_MEMORY: i32 = -7;
-export const E_NO_SLOT: i32 = -8;
-
-// ---- eviction log: [u32 count][u32 bytes used], then records [u32 reason][u32 klen][u32 vlen][key][value],
-// each padded to 4 bytes. In keys-only mode vlen is 0.
-export const LOG_HEADER: usize = 8; // [u32 count][u32 bytes used]
-export const REC_HEADER: usize = 12;
-export const REASON_EVICT: u32 = 1;
-export const REASON_EXPIRE: u32 = 2;
-
-/** The header lives just above the module's static data; identical in every instance. */
+// The header lives just above the module's static data; identical in every instance.
 // @ts-ignore: decorator
 @inline export function headerPtr(): usize {
   return (__heap_base + 63) & ~(<usize>63);
 }
 
 // @ts-ignore: decorator
-@inline export function hdr32(off: usize): u32 {
-  return load<u32>(headerPtr() + off);
+@inline export function hdr32(off: u32): u32 {
+  return load<u32>(headerPtr() + <usize>off);
 }
 
 // @ts-ignore: decorator
@@ -133,7 +99,7 @@ export const REASON_EXPIRE: u32 = 2;
 
 // @ts-ignore: decorator
 @inline export function slotPtr(slot: u32): usize {
-  return <usize>hdr32(H_SLOT_TABLE) + <usize>slot * SLOT_SIZE;
+  return <usize>hdr32(H_SLOT_TABLE) + <usize>slot * <usize>SLOT_SIZE;
 }
 
 // @ts-ignore: decorator
@@ -146,14 +112,48 @@ export const REASON_EXPIRE: u32 = 2;
   return ioPtr(slot) + <usize>hdr32(H_IO_BYTES);
 }
 
+/** Whether `slot` is not a slot of this arena: one compare per call keeps a host's wrong slot from writing into another thread's I/O area. */
 // @ts-ignore: decorator
-@inline export function align16(n: usize): usize {
-  return (n + 15) & ~(<usize>15);
+@inline export function badSlot(slot: u32): bool {
+  return slot >= hdr32(H_THREADS);
+}
+
+/** Per-slot scratch space (one key long), after the slot's I/O area and log. */
+// @ts-ignore: decorator
+@inline export function scratchOf(slot: u32): usize {
+  return ioPtr(slot) + <usize>hdr32(H_IO_BYTES) + <usize>hdr32(H_LOG_BYTES);
+}
+
+/**
+ * A full memory barrier: a read-modify-write that adds 0 to a word only this thread touches.
+ * (atomic.fence would say it directly, but the toolchain cannot emit it; V8 compiles an atomic
+ * RMW to a locked instruction on x86 and an acquire/release pair on ARM, which orders the plain
+ * accesses around it both ways. A private word keeps the barrier free of cache-line traffic.)
+ */
+// @ts-ignore: decorator
+@inline export function fenceAt(privateWord: usize): void {
+  atomic.add<u32>(privateWord, 0);
+}
+
+/** The hit/miss counters of (slot, segment): each thread writes only its own cache lines. */
+// @ts-ignore: decorator
+@inline export function counterPtr(slot: u32, segIndex: u32): usize {
+  return <usize>hdr32(H_COUNTER_TABLE) + (<usize>slot * <usize>hdr32(H_SEGMENTS) + <usize>segIndex) * <usize>COUNTER_SIZE;
 }
 
 // @ts-ignore: decorator
-@inline export function entrySize(klen: usize, vlen: usize): usize {
-  return align16(ENTRY_HEADER + klen + vlen);
+@inline export function segIndexOf(seg: usize): u32 {
+  return <u32>((seg - <usize>hdr32(H_SEG_TABLE)) / SEG_SIZE);
+}
+
+// @ts-ignore: decorator
+@inline export function align4(n: usize): usize {
+  return (n + 3) & ~(<usize>3);
+}
+
+// @ts-ignore: decorator
+@inline export function align64(n: u64): u64 {
+  return (n + 63) & ~(<u64>63);
 }
 
 // @ts-ignore: decorator

@@ -3,6 +3,10 @@
 // waiting. The owner id lets a thread that died holding a lock be detected and its segment
 // recovered. The non-shared build compiles every function here to nothing.
 //
+// Every holder of the lock also brackets its work with the segment's sequence word (odd while
+// the segment may be changing), so that readers that take no lock (read.ts) can tell whether
+// what they read was consistent.
+//
 // Protocol (docs/threads.md):
 //   lock:   CAS 0 -> me (SPINS tries); then loop: if free, CAS 0 -> me|1 ("contended": we may
 //           not be the only waiter, so our unlock must notify); else set the waiters bit and
@@ -15,9 +19,8 @@
 //           resets the segment: its state may be half-updated. Whoever takes over writes its own
 //           owner id first, so if it dies during the reset, it is recoverable in turn.
 
-import {
-  S_LOCK, SL_STATE, SL_FLAGS, SLOT_DEAD, FLAG_CAN_WAIT, H_THREADS, hdr32, slotPtr,
-} from './layout';
+import { SL_STATE, SL_FLAGS, SLOT_DEAD, FLAG_CAN_WAIT, H_THREADS } from './abi';
+import { S_LOCK, S_SEQ, hdr32, slotPtr, scratchOf, fenceAt } from './layout';
 import { resetSegment } from './segment';
 
 const SPINS: i32 = 64;
@@ -33,6 +36,11 @@ const RECOVERING: i32 = 0x7ffffffe;
 
 export function lockSegment(seg: usize, slot: u32): void {
   if (!ASC_FEATURE_THREADS) return;
+  acquire(seg, slot);
+  seqBegin(seg, slot);
+}
+
+function acquire(seg: usize, slot: u32): void {
   const me = ownerWord(slot);
   const addr = seg + S_LOCK;
   for (let i = 0; i < SPINS; i++) {
@@ -54,7 +62,7 @@ export function lockSegment(seg: usize, slot: u32): void {
     // and reset the segment; the lost entries are counted as a recovery.
     if (owner == slot || (owner < hdr32(H_THREADS) && atomic.load<i32>(slotPtr(owner) + SL_STATE) == SLOT_DEAD)) {
       if (atomic.cmpxchg<i32>(addr, cur | 1, me | 1) == (cur | 1)) {
-        resetSegment(seg, true);
+        recoverSegment(seg, scratchOf(slot));
         return;
       }
       continue;
@@ -72,6 +80,7 @@ export function lockSegment(seg: usize, slot: u32): void {
 
 export function unlockSegment(seg: usize): void {
   if (!ASC_FEATURE_THREADS) return;
+  seqEnd(seg);
   const prev = atomic.xchg<i32>(seg + S_LOCK, 0);
   if ((prev & 1) != 0) atomic.notify(seg + S_LOCK, 1);
 }
@@ -89,8 +98,31 @@ export function recoverLocksOf(seg: usize, slot: u32, by: u32): i32 {
   const mark = by < hdr32(H_THREADS) && by != slot ? ownerWord(by) : RECOVERING;
   // Keep the waiters bit: whoever sleeps on the word must be woken by our unlock.
   if (atomic.cmpxchg<i32>(addr, cur, (cur & 1) | mark) != cur) return 0;
-  resetSegment(seg, true);
+  recoverSegment(seg, seg + S_SEQ);
   const prev = atomic.xchg<i32>(addr, 0);
   if ((prev & 1) != 0) atomic.notify(addr, -1);
   return 1;
+}
+
+// @ts-ignore: decorator
+@inline function seqBegin(seg: usize, slot: u32): void {
+  atomic.add<u32>(seg + S_SEQ, 1);
+  // The odd value must be visible before any change it announces.
+  fenceAt(scratchOf(slot));
+}
+
+// @ts-ignore: decorator
+@inline function seqEnd(seg: usize): void {
+  atomic.add<u32>(seg + S_SEQ, 1);
+}
+
+/**
+ * Resets a segment whose lock holder died (its state may be half-updated). The sequence word is
+ * odd during the reset (whatever the dead holder left) and even after it.
+ */
+function recoverSegment(seg: usize, fenceWord: usize): void {
+  if ((atomic.load<u32>(seg + S_SEQ) & 1) == 0) atomic.add<u32>(seg + S_SEQ, 1);
+  fenceAt(fenceWord);
+  resetSegment(seg, true);
+  atomic.add<u32>(seg + S_SEQ, 1);
 }

@@ -1,533 +1,326 @@
-// One segment: a region of the arena with its own allocator, hash index, LRU list, TTL sweep and
-// counters. Every function here expects the caller to hold the segment's lock.
-//
-// Allocator: blocks are 16-byte aligned. Free blocks sit in segregated lists (exact classes up to
-// 1 KiB, four sub-classes per power of two above) and are coalesced with free neighbours through
-// boundary tags; [top, end) is a bump area. When the budget allows an entry but no hole is large
-// enough, the segment is compacted (live entries slide down), so an entry that fits the budget
-// always fits the region: eviction is exact LRU, never "evict until the allocator is happy".
+// One segment: a share of the arena with its own lock, index (table.ts), ring(s) of entries
+// (ring.ts), eviction policy (policy-*.ts), TTL sweep (sweep.ts) and counters. Every function here
+// expects the caller to hold the segment's lock (optimistic readers live in read.ts).
 
 import {
-  S_HEAD, S_TAIL, S_COUNT, S_USED, S_BUDGET, S_START, S_END, S_TOP, S_BUCKETS, S_MASK, S_CURSOR,
-  S_FREE_BYTES, S_FREE_COUNT, S_BITMAP, S_FREE_LISTS, S_COMPACTIONS, S_RECOVERIES, S_EVICTIONS,
-  S_EXPIRATIONS, S_REJECTED, S_SETS, NUM_CLASSES, BITMAP_WORDS,
-  E_PREV, E_NEXT, E_HNEXT, E_HASH, E_VLEN, E_KLEN, E_EXPIRES, ENTRY_HEADER,
-  F_SIZE, F_NEXT, F_PREV, BLOCK_FREE, BLOCK_PREV_FREE, FLAG_BITS, MIN_BLOCK,
-  OK, NOT_FOUND, E_TOO_LARGE, E_LOG_FULL,
-  SL_FLAGS, LOG_MODE_SHIFT, LOG_MODE_MASK, LOG_HEADER, REC_HEADER, REASON_EVICT, REASON_EXPIRE,
-  H_LOG_BYTES, H_MAX_VALUE, hdr32, slotPtr, logPtr, entrySize, bump64,
+  H_POLICY, H_MAX_VALUE, H_ENTRY_LIMIT, POLICY_LRU, POLICY_S3FIFO, CLOCK_MAX_FREQ, S3_MAX_FREQ, LRU_SLACK_SHIFT,
+  OK, E_TOO_LARGE, E_LOG_FULL, REASON_EVICT, REASON_EXPIRE, REASON_DELETE, REASON_REPLACE,
+} from './abi';
+import {
+  S_INDEX, S_BUCKETS, S_GHOST, S_GHOST_MASK, S_CURSOR, S_LRU_HEAD, S_LRU_TAIL, S_MODS, S_RING0,
+  S_RING1, S_SETS, S_DELETES, S_EVICTIONS, S_EXPIRATIONS, S_REJECTED, S_MOVES, S_RECOVERIES,
+  S_INDEX_EVICTIONS, R_START, R_END, R_HEAD, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_TAIL_LSN, E_FLAGS,
+  E_KLEN, FL_DEAD, SLOT_BITS, BUCKET_SLOTS, B_SLOTS, hdr32, bump64, align4,
 } from './layout';
-import { mix32, bytesEqual } from './hash';
-
-// ---------------------------------------------------------------------------------------------
-// Free lists
+import { indexHash } from './hash';
+import {
+  entryHeader, blockSize, ringOf, ringLen, ringNext, ringDistance, ringAppend, ringDropTail,
+  ringAt, ringRead, ringWrite, ringMove,
+} from './ring';
+import {
+  tableFind, tableSlotOf, tableInsert, tableClear, slotEntry, slotFreq, bucketOf, bucketPtr,
+} from './table';
+import { isExpired, writeHeader, setExpiry } from './entry';
+import { logRemoval } from './evict-log';
+import { lruUnlink, lruPushHead, lruPromote, lruRelinkMoved, lruMakeRoom, lruPace } from './policy-lru';
+import { clockMakeRoom, clockHit } from './policy-clock';
+import { s3MakeRoom, s3TargetRing, s3Hit, ghostForget } from './policy-s3fifo';
 
 // @ts-ignore: decorator
-@inline function classOf(size: u32): u32 {
-  if (size <= 1024) return (size >> 4) - 1;
-  const l: u32 = 31 - clz<u32>(size);
-  return 64 + (l - 10) * 4 + ((size >> (l - 2)) & 3);
-}
-
-// @ts-ignore: decorator
-@inline function listHead(seg: usize, cls: u32): usize {
-  return seg + S_FREE_LISTS + (<usize>cls << 2);
-}
-
-function freeInsert(seg: usize, p: usize, size: u32): void {
-  store<u32>(p + F_SIZE, size | BLOCK_FREE);
-  store<u32>(p + <usize>size - 4, size);
-  const cls = classOf(size);
-  const head = listHead(seg, cls);
-  const first = load<u32>(head);
-  store<u32>(p + F_NEXT, first);
-  store<u32>(p + F_PREV, 0);
-  if (first != 0) store<u32>(<usize>first + F_PREV, <u32>p);
-  store<u32>(head, <u32>p);
-  const word = seg + S_BITMAP + (<usize>(cls >> 5) << 2);
-  store<u32>(word, load<u32>(word) | (<u32>1 << (cls & 31)));
-  store<u32>(seg + S_FREE_BYTES, load<u32>(seg + S_FREE_BYTES) + size);
-  store<u32>(seg + S_FREE_COUNT, load<u32>(seg + S_FREE_COUNT) + 1);
-}
-
-function freeRemove(seg: usize, p: usize): void {
-  const size = load<u32>(p + F_SIZE) & ~FLAG_BITS;
-  const cls = classOf(size);
-  const next = load<u32>(p + F_NEXT);
-  const prev = load<u32>(p + F_PREV);
-  if (prev != 0) {
-    store<u32>(<usize>prev + F_NEXT, next);
-  } else {
-    store<u32>(listHead(seg, cls), next);
-    if (next == 0) {
-      const word = seg + S_BITMAP + (<usize>(cls >> 5) << 2);
-      store<u32>(word, load<u32>(word) & ~(<u32>1 << (cls & 31)));
-    }
-  }
-  if (next != 0) store<u32>(<usize>next + F_PREV, prev);
-  store<u32>(seg + S_FREE_BYTES, load<u32>(seg + S_FREE_BYTES) - size);
-  store<u32>(seg + S_FREE_COUNT, load<u32>(seg + S_FREE_COUNT) - 1);
-}
-
-/** A free block of at least `size` bytes, or 0. */
-function findFree(seg: usize, size: u32): usize {
-  const cls = classOf(size);
-  let p = <usize>load<u32>(listHead(seg, cls));
-  if (size <= 1024) {
-    if (p != 0) return p; // exact-size class
-  } else {
-    for (let i = 0; p != 0 && i < 8; i++) {
-      if ((load<u32>(p + F_SIZE) & ~FLAG_BITS) >= size) return p;
-      p = <usize>load<u32>(p + F_NEXT);
-    }
-  }
-  // Any block of a larger class is large enough.
-  const from = cls + 1;
-  for (let w = from >> 5; w < BITMAP_WORDS; w++) {
-    let bits = load<u32>(seg + S_BITMAP + (<usize>w << 2));
-    if (w == from >> 5) bits &= ~(<u32>0) << (from & 31);
-    if (bits != 0) return <usize>load<u32>(listHead(seg, (w << 5) + ctz<u32>(bits)));
-  }
-  return 0;
-}
-
-/** Allocates `size` bytes (a multiple of 16). The caller guarantees used + size <= budget. */
-function allocBlock(seg: usize, size: u32): usize {
-  const p = findFree(seg, size);
-  if (p != 0) {
-    const blockSize = load<u32>(p + F_SIZE) & ~FLAG_BITS;
-    freeRemove(seg, p);
-    const rest = blockSize - size;
-    if (rest >= <u32>MIN_BLOCK) {
-      freeInsert(seg, p + <usize>size, rest); // the block after it already says "prev free"
-    } else {
-      const next = p + <usize>blockSize;
-      if (next < <usize>load<u32>(seg + S_TOP)) store<u32>(next, load<u32>(next) & ~BLOCK_PREV_FREE);
-    }
-    store<u32>(p, 0);
-    return p;
-  }
-  let top = <usize>load<u32>(seg + S_TOP);
-  if (top + <usize>size > <usize>load<u32>(seg + S_END)) {
-    compact(seg);
-    top = <usize>load<u32>(seg + S_TOP);
-    if (top + <usize>size > <usize>load<u32>(seg + S_END)) return 0; // unreachable when used + size <= budget
-  }
-  store<u32>(seg + S_TOP, <u32>(top + <usize>size));
-  store<u32>(top, 0);
-  return top;
-}
-
-function freeBlock(seg: usize, p: usize, size: u32): void {
-  if ((load<u32>(p) & BLOCK_PREV_FREE) != 0) {
-    const prevSize = load<u32>(p - 4);
-    p -= <usize>prevSize;
-    freeRemove(seg, p);
-    size += prevSize;
-  }
-  const next = p + <usize>size;
-  if (next == <usize>load<u32>(seg + S_TOP)) {
-    store<u32>(seg + S_TOP, <u32>p); // give it back to the bump area
-    return;
-  }
-  const nextWord = load<u32>(next);
-  if ((nextWord & BLOCK_FREE) != 0) {
-    freeRemove(seg, next);
-    size += nextWord & ~FLAG_BITS;
-  } else {
-    store<u32>(next, nextWord | BLOCK_PREV_FREE);
-  }
-  freeInsert(seg, p, size);
+@inline export function policy(): u32 {
+  return hdr32(H_POLICY);
 }
 
 // @ts-ignore: decorator
-@inline function liveSize(e: usize): u32 {
-  return <u32>entrySize(<usize>load<u32>(e + E_KLEN), <usize>load<u32>(e + E_VLEN));
-}
-
-/** Slides every live entry down to the start of the region, fixing every reference to it. */
-function compact(seg: usize): void {
-  const top = <usize>load<u32>(seg + S_TOP);
-  let p = <usize>load<u32>(seg + S_START);
-  let dst = p;
-  while (p < top) {
-    const word = load<u32>(p);
-    if ((word & BLOCK_FREE) != 0) {
-      p += <usize>(word & ~FLAG_BITS);
-      continue;
-    }
-    const size = liveSize(p);
-    if (dst != p) {
-      memory.copy(dst, p, <usize>size);
-      relink(seg, p, dst);
-    }
-    store<u32>(dst, load<u32>(dst) & ~FLAG_BITS);
-    dst += <usize>size;
-    p += <usize>size;
-  }
-  store<u32>(seg + S_TOP, <u32>dst);
-  memory.fill(seg + S_FREE_LISTS, 0, <usize>NUM_CLASSES << 2);
-  memory.fill(seg + S_BITMAP, 0, <usize>BITMAP_WORDS << 2);
-  store<u32>(seg + S_FREE_BYTES, 0);
-  store<u32>(seg + S_FREE_COUNT, 0);
-  bump64(seg + S_COMPACTIONS);
-}
-
-/** The entry at `from` now lives at `to`: repoint its LRU neighbours, its bucket chain, the cursor. */
-function relink(seg: usize, from: usize, to: usize): void {
-  const prev = <usize>(load<u32>(to + E_PREV) & ~FLAG_BITS);
-  const next = <usize>load<u32>(to + E_NEXT);
-  if (prev != 0) store<u32>(prev + E_NEXT, <u32>to);
-  else store<u32>(seg + S_HEAD, <u32>to);
-  if (next != 0) store<u32>(next + E_PREV, <u32>to | (load<u32>(next + E_PREV) & FLAG_BITS));
-  else store<u32>(seg + S_TAIL, <u32>to);
-  const bucket = bucketOf(seg, load<u32>(to + E_HASH));
-  let cur = <usize>load<u32>(bucket);
-  if (cur == from) {
-    store<u32>(bucket, <u32>to);
-  } else {
-    while (cur != 0) {
-      const n = <usize>load<u32>(cur + E_HNEXT);
-      if (n == from) {
-        store<u32>(cur + E_HNEXT, <u32>to);
-        break;
-      }
-      cur = n;
-    }
-  }
-  if (<usize>load<u32>(seg + S_CURSOR) == from) store<u32>(seg + S_CURSOR, <u32>to);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hash index
-
-// @ts-ignore: decorator
-@inline export function bucketOf(seg: usize, h: u32): usize {
-  return <usize>load<u32>(seg + S_BUCKETS) + (<usize>(mix32(h) & load<u32>(seg + S_MASK)) << 2);
-}
-
-/** The live entry whose key equals the `klen` bytes at `kptr`, or 0. Decided by full comparison. */
-export function find(seg: usize, h: u32, kptr: usize, klen: u32): usize {
-  let e = <usize>load<u32>(bucketOf(seg, h));
-  while (e != 0) {
-    if (load<u32>(e + E_HASH) == h && load<u32>(e + E_KLEN) == klen &&
-        bytesEqual(e + ENTRY_HEADER, kptr, <usize>klen)) return e;
-    e = <usize>load<u32>(e + E_HNEXT);
-  }
-  return 0;
-}
-
-function chainUnlink(seg: usize, e: usize): void {
-  const bucket = bucketOf(seg, load<u32>(e + E_HASH));
-  let cur = <usize>load<u32>(bucket);
-  const after = load<u32>(e + E_HNEXT);
-  if (cur == e) {
-    store<u32>(bucket, after);
-    return;
-  }
-  while (cur != 0) {
-    const n = <usize>load<u32>(cur + E_HNEXT);
-    if (n == e) {
-      store<u32>(cur + E_HNEXT, after);
-      return;
-    }
-    cur = n;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// LRU list (head = most recent)
-
-// @ts-ignore: decorator
-@inline export function prevOf(e: usize): usize {
-  return <usize>(load<u32>(e + E_PREV) & ~FLAG_BITS);
+@inline export function ring0(seg: usize): usize {
+  return seg + S_RING0;
 }
 
 // @ts-ignore: decorator
-@inline function setPrev(e: usize, p: usize): void {
-  store<u32>(e + E_PREV, <u32>p | (load<u32>(e + E_PREV) & FLAG_BITS));
+@inline export function ring1(seg: usize): usize {
+  return seg + S_RING1;
 }
 
-function lruUnlink(seg: usize, e: usize): void {
-  const p = prevOf(e);
-  const n = <usize>load<u32>(e + E_NEXT);
-  if (p != 0) store<u32>(p + E_NEXT, <u32>n);
-  else store<u32>(seg + S_HEAD, <u32>n);
-  if (n != 0) setPrev(n, p);
-  else store<u32>(seg + S_TAIL, <u32>p);
-}
-
-function lruPushHead(seg: usize, e: usize): void {
-  const h = <usize>load<u32>(seg + S_HEAD);
-  setPrev(e, 0);
-  store<u32>(e + E_NEXT, <u32>h);
-  if (h != 0) setPrev(h, e);
-  else store<u32>(seg + S_TAIL, <u32>e);
-  store<u32>(seg + S_HEAD, <u32>e);
-}
-
-export function promote(seg: usize, e: usize): void {
-  if (<usize>load<u32>(seg + S_HEAD) == e) return;
-  if (<usize>load<u32>(seg + S_CURSOR) == e) store<u32>(seg + S_CURSOR, <u32>prevOf(e));
-  lruUnlink(seg, e);
-  lruPushHead(seg, e);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Entries
-
+/** Live entries in the segment. */
 // @ts-ignore: decorator
-@inline export function isExpired(e: usize, now: f64): bool {
-  const x = load<f64>(e + E_EXPIRES);
-  return x != 0 && x <= now;
+@inline export function segCount(seg: usize): u32 {
+  return load<u32>(seg + S_RING0 + R_COUNT) + load<u32>(seg + S_RING1 + R_COUNT);
 }
 
-export function removeEntry(seg: usize, e: usize): void {
-  if (<usize>load<u32>(seg + S_CURSOR) == e) store<u32>(seg + S_CURSOR, <u32>prevOf(e));
-  chainUnlink(seg, e);
-  lruUnlink(seg, e);
-  const size = liveSize(e);
-  store<u32>(seg + S_USED, load<u32>(seg + S_USED) - size);
-  store<u32>(seg + S_COUNT, load<u32>(seg + S_COUNT) - 1);
-  freeBlock(seg, e, size);
+/** Bytes charged to live entries in the segment. */
+// @ts-ignore: decorator
+@inline export function segUsed(seg: usize): u32 {
+  return load<u32>(seg + S_RING0 + R_LIVE) + load<u32>(seg + S_RING1 + R_LIVE);
+}
+
+/** The index hash of the key of entry `e` (its key may wrap: then it is gathered in `scratch`). */
+export function entryHash(seg: usize, e: usize, scratch: usize): u64 {
+  const r = ringOf(seg, e);
+  const klen = <usize>load<u16>(e + E_KLEN);
+  const kp = e + entryHeader();
+  if (kp + klen <= <usize>load<u32>(r + R_END)) return indexHash(kp, klen);
+  ringRead(r, kp, scratch, klen);
+  return indexHash(scratch, klen);
+}
+
+/** The index slot of live entry `e`. */
+// @ts-ignore: decorator
+@inline export function slotOfEntry(seg: usize, e: usize, scratch: usize): usize {
+  return tableSlotOf(seg, entryHash(seg, e, scratch), e);
 }
 
 /**
- * Appends an eviction record to the slot's log when the slot asked for one. Returns false when
- * the log is full: the caller must stop before removing the entry (the host drains and retries).
+ * Takes live entry `e` (in ring r) out of the policy's lists and the ring's live counts, leaving a
+ * dead block for the ring's tail to reclaim. Its index slot is the caller's business.
  */
-export function logRemoval(slot: u32, e: usize, reason: u32): bool {
-  const mode = (load<u32>(slotPtr(slot) + SL_FLAGS) >> LOG_MODE_SHIFT) & LOG_MODE_MASK;
-  if (mode == 0) return true;
-  const cap = <usize>hdr32(H_LOG_BYTES);
-  if (cap == 0) return true;
-  const klen = <usize>load<u32>(e + E_KLEN);
-  const vlen = mode == 2 ? <usize>load<u32>(e + E_VLEN) : 0;
-  const recSize = (REC_HEADER + klen + vlen + 3) & ~(<usize>3);
-  const log = logPtr(slot);
-  const used = <usize>load<u32>(log + 4);
-  if (LOG_HEADER + used + recSize > cap) return false;
-  const r = log + LOG_HEADER + used;
-  store<u32>(r, reason);
-  store<u32>(r + 4, <u32>klen);
-  store<u32>(r + 8, <u32>vlen);
-  memory.copy(r + REC_HEADER, e + ENTRY_HEADER, klen);
-  if (vlen != 0) memory.copy(r + REC_HEADER + klen, e + ENTRY_HEADER + klen, vlen);
-  store<u32>(log, load<u32>(log) + 1);
-  store<u32>(log + 4, <u32>(used + recSize));
+export function retireEntry(seg: usize, r: usize, e: usize): void {
+  if (policy() == POLICY_LRU) lruUnlink(seg, e);
+  store<u8>(e + E_FLAGS, <u8>FL_DEAD);
+  store<u32>(r + R_LIVE, load<u32>(r + R_LIVE) - <u32>blockSize(e));
+  store<u32>(r + R_COUNT, load<u32>(r + R_COUNT) - 1);
+  store<u32>(seg + S_MODS, load<u32>(seg + S_MODS) + 1);
+}
+
+/** Removes live entry `e` (ring r, index slot s) from every structure but its ring. */
+export function killEntry(seg: usize, r: usize, e: usize, s: usize): void {
+  tableClear(s);
+  retireEntry(seg, r, e);
+}
+
+/** Logs and kills entry `e` as evicted or expired. False (nothing changed) when the log is full. */
+export function evictEntry(seg: usize, slot: u32, r: usize, e: usize, s: usize, rel: f64): bool {
+  const expired = isExpired(e, rel);
+  if (!logRemoval(slot, seg, e, expired ? REASON_EXPIRE : REASON_EVICT)) return false;
+  killEntry(seg, r, e, s);
+  bump64(seg + (expired ? S_EXPIRATIONS : S_EVICTIONS));
   return true;
 }
 
-/** Inserts or replaces; evicts from the LRU tail until the entry fits the segment's budget. */
+/**
+ * Moves the tail block `t` of ring r to r's head (a second chance, or cleaning). False when the
+ * move would leave the ring no free byte (a head close to the ring's end may skip a few bytes
+ * the tail does not give back); the caller then evicts instead.
+ */
+export function relocateTail(seg: usize, r: usize, t: usize, s: usize): bool {
+  const size = blockSize(t);
+  const tNext = ringNext(r, t, size);
+  const head = <usize>load<u32>(r + R_HEAD);
+  const hNext = ringNext(r, head, size);
+  const tailUse = <i64>ringDistance(r, t, tNext);
+  const headUse = <i64>ringDistance(r, head, hNext);
+  const free = <i64>ringLen(r) - <i64>load<u32>(r + R_SPAN);
+  if (free + tailUse - headUse < 4) return false;
+  ringMove(r, t, r, head, size);
+  store<u32>(r + R_HEAD, <u32>hNext);
+  store<u32>(r + R_TAIL, <u32>tNext);
+  store<u32>(r + R_SPAN, <u32>(<i64>load<u32>(r + R_SPAN) + headUse - tailUse));
+  store<u64>(r + R_TAIL_LSN, load<u64>(r + R_TAIL_LSN) + <u64>tailUse);
+  if (<usize>load<u32>(seg + S_CURSOR) == t) store<u32>(seg + S_CURSOR, <u32>tNext);
+  store<u32>(s, (load<u32>(s) & SLOT_BITS) | <u32>head);
+  if (policy() == POLICY_LRU) lruRelinkMoved(seg, head);
+  store<u32>(seg + S_MODS, load<u32>(seg + S_MODS) + 1);
+  bump64(seg + S_MOVES);
+  return true;
+}
+
+/** Moves the tail block `t` of ring `from` to the head of ring `to` (room checked by the caller). */
+export function moveTailAcross(seg: usize, from: usize, to: usize, t: usize, s: usize): usize {
+  const size = blockSize(t);
+  const dst = ringAppend(to, size);
+  ringMove(from, t, to, dst, size);
+  ringDropTail(seg, from);
+  store<u32>(from + R_LIVE, load<u32>(from + R_LIVE) - <u32>size);
+  store<u32>(from + R_COUNT, load<u32>(from + R_COUNT) - 1);
+  store<u32>(to + R_LIVE, load<u32>(to + R_LIVE) + <u32>size);
+  store<u32>(to + R_COUNT, load<u32>(to + R_COUNT) + 1);
+  store<u32>(s, <u32>dst); // access bits start over in the new queue
+  store<u32>(seg + S_MODS, load<u32>(seg + S_MODS) + 1);
+  bump64(seg + S_MOVES);
+  return dst;
+}
+
+/** The most one entry may cost (written by init: the lru budget, or a queue less two headers). */
+// @ts-ignore: decorator
+@inline export function maxEntryCost(seg: usize): usize {
+  return <usize>hdr32(H_ENTRY_LIMIT);
+}
+
+/** Bytes of live entries an LRU segment holds: 7/8 of its ring, the rest is room for cleaning. */
+// @ts-ignore: decorator
+@inline export function lruBudget(seg: usize): usize {
+  return lruBudgetOf(ringLen(ring0(seg)));
+}
+
+// @ts-ignore: decorator
+@inline export function lruBudgetOf(len: usize): usize {
+  return (len - (len >> LRU_SLACK_SHIFT)) & ~(<usize>3);
+}
+
+/** Called on a hit (get, get_many, a same-size replace): the policy's bookkeeping. */
+// @ts-ignore: decorator
+@inline export function onHit(seg: usize, s: usize, e: usize): void {
+  const p = policy();
+  if (p == POLICY_LRU) lruPromote(seg, e);
+  else if (p == POLICY_S3FIFO) s3Hit(s);
+  else clockHit(s);
+}
+
+/** The access bits of a replaced entry's new version: one more access. */
+// @ts-ignore: decorator
+@inline function hitBits(f: u32): u32 {
+  const p = policy();
+  if (p == POLICY_LRU) return 0;
+  const max = p == POLICY_S3FIFO ? S3_MAX_FREQ : CLOCK_MAX_FREQ;
+  return f < max ? f + 1 : f;
+}
+
+/**
+ * Makes room for a `size`-byte block in ring r: evicts (or expires) what the policy chooses,
+ * never `keep` (the entry being replaced). `isNew`: the block adds an entry (the ring's entry
+ * limit applies). Returns OK or E_LOG_FULL (drain and repeat the call).
+ */
+function makeRoom(seg: usize, slot: u32, r: usize, size: usize, isNew: bool, keep: usize, rel: f64): i32 {
+  const p = policy();
+  if (p == POLICY_LRU) return lruMakeRoom(seg, slot, size, isNew, keep, rel);
+  if (p == POLICY_S3FIFO) return s3MakeRoom(seg, slot, r, size, isNew, keep, rel);
+  return clockMakeRoom(seg, slot, r, size, isNew, keep, rel);
+}
+
+/**
+ * Inserts or replaces. Returns OK, E_TOO_LARGE (refused and counted, nothing changed) or
+ * E_LOG_FULL (the log filled while making room: drain it and repeat the call).
+ */
 export function segSet(
-  seg: usize, slot: u32, h: u32, kptr: usize, klen: u32, vptr: usize, vlen: u32, expires: f64, now: f64,
+  seg: usize, slot: u32, h: u64, kptr: usize, klen: u32, vptr: usize, vlen: u32, x: u64, rel: f64,
 ): i32 {
-  const size = <u32>entrySize(<usize>klen, <usize>vlen);
-  if (size > load<u32>(seg + S_BUDGET) || vlen > hdr32(H_MAX_VALUE)) {
+  const size = align4(entryHeader() + <usize>klen + <usize>vlen);
+  if (size > maxEntryCost(seg) || vlen > hdr32(H_MAX_VALUE)) {
     bump64(seg + S_REJECTED);
     return E_TOO_LARGE;
   }
-  const e = find(seg, h, kptr, klen);
-  let freed: u32 = 0;
-  if (e != 0) {
-    freed = liveSize(e);
-    if (freed == size) {
-      // Same footprint: overwrite in place.
-      store<u32>(e + E_VLEN, vlen);
-      store<f64>(e + E_EXPIRES, expires);
-      memory.copy(e + ENTRY_HEADER + <usize>klen, vptr, <usize>vlen);
-      promote(seg, e);
+  let s = tableFind(seg, h, kptr, klen, false);
+  const old = s != 0 ? slotEntry(s) : 0;
+  if (old != 0) {
+    if (!logRemoval(slot, seg, old, REASON_REPLACE)) return E_LOG_FULL;
+    if (blockSize(old) == size) {
+      // Same footprint: overwrite in place (the replaced value was logged above).
+      const r = ringOf(seg, old);
+      store<u32>(old, vlen);
+      setExpiry(old, x);
+      ringWrite(r, ringAt(r, old + entryHeader(), <usize>klen), vptr, <usize>vlen);
+      onHit(seg, s, old);
       bump64(seg + S_SETS);
       return OK;
     }
   }
-  // Evict as if the old version were already gone (it is replaced below), oldest first.
-  const budget = load<u32>(seg + S_BUDGET);
-  while (load<u32>(seg + S_USED) - freed + size > budget) {
-    let t = <usize>load<u32>(seg + S_TAIL);
-    if (t == e) t = prevOf(t);
-    const expired = isExpired(t, now);
-    if (!logRemoval(slot, t, expired ? REASON_EXPIRE : REASON_EVICT)) return E_LOG_FULL;
-    removeEntry(seg, t);
-    bump64(seg + (expired ? S_EXPIRATIONS : S_EVICTIONS));
+  const r = policy() == POLICY_S3FIFO ? s3TargetRing(seg, h, size, old) : ring0(seg);
+  // The target ring gains an entry unless the old version lives there (s3fifo may move it).
+  const st = makeRoom(seg, slot, r, size, old == 0 || ringOf(seg, old) != r, old, rel);
+  if (st != OK) return st;
+  let word: u32 = 0;
+  // Making room may have moved the old entry, or (rarely) dropped it: look again.
+  if (old != 0) s = tableFind(seg, h, kptr, klen, false);
+  if (s != 0) {
+    // Replaced: the new version takes over the old one's index slot and counts as an access.
+    const moved = slotEntry(s);
+    word = hitBits(slotFreq(s));
+    retireEntry(seg, ringOf(seg, moved), moved);
+  } else {
+    s = tableInsert(seg, h, 0);
+    if (s == 0) {
+      if (!indexEvict(seg, slot, h, rel)) return E_LOG_FULL;
+      s = tableInsert(seg, h, 0);
+    }
+    if (policy() == POLICY_S3FIFO && r == ring0(seg)) ghostForget(seg, h);
   }
-  if (e != 0) removeEntry(seg, e);
-  const p = allocBlock(seg, size);
-  store<u32>(p + E_NEXT, 0);
-  store<u32>(p + E_HASH, h);
-  store<u32>(p + E_VLEN, vlen);
-  store<u32>(p + E_KLEN, klen);
-  store<f64>(p + E_EXPIRES, expires);
-  memory.copy(p + ENTRY_HEADER, kptr, <usize>klen);
-  memory.copy(p + ENTRY_HEADER + <usize>klen, vptr, <usize>vlen);
-  const bucket = bucketOf(seg, h);
-  store<u32>(p + E_HNEXT, load<u32>(bucket));
-  store<u32>(bucket, <u32>p);
-  lruPushHead(seg, p);
-  store<u32>(seg + S_USED, load<u32>(seg + S_USED) + size);
-  store<u32>(seg + S_COUNT, load<u32>(seg + S_COUNT) + 1);
+  const e = ringAppend(r, size);
+  writeHeader(e, klen, vlen, x);
+  const kp = e + entryHeader();
+  ringWrite(r, kp, kptr, <usize>klen);
+  ringWrite(r, ringAt(r, kp, <usize>klen), vptr, <usize>vlen);
+  store<u32>(s, <u32>e | word);
+  store<u32>(r + R_LIVE, load<u32>(r + R_LIVE) + <u32>size);
+  store<u32>(r + R_COUNT, load<u32>(r + R_COUNT) + 1);
+  if (policy() == POLICY_LRU) {
+    lruPushHead(seg, e);
+    lruPace(seg, slot, size);
+  }
   bump64(seg + S_SETS);
   return OK;
 }
 
 /**
- * Looks a key up; an expired entry is removed (when the log has room) and reported missing.
- * Returns the entry or 0.
+ * Both buckets of a new key are full and no bounded displacement frees a slot (with a secret
+ * seed this takes an improbable coincidence): evict the entry in the key's first bucket that the
+ * policy values least (lowest access bits). False when the log is full.
  */
-export function lookupLive(seg: usize, slot: u32, h: u32, kptr: usize, klen: u32, now: f64): usize {
-  const e = find(seg, h, kptr, klen);
-  if (e == 0) return 0;
-  if (isExpired(e, now)) {
-    if (logRemoval(slot, e, REASON_EXPIRE)) {
-      removeEntry(seg, e);
-      bump64(seg + S_EXPIRATIONS);
-    }
-    return 0;
+function indexEvict(seg: usize, slot: u32, h: u64, rel: f64): bool {
+  const bp = bucketPtr(seg, bucketOf(seg, h));
+  let victim: usize = bp + B_SLOTS;
+  for (let i: u32 = 1; i < BUCKET_SLOTS; i++) {
+    const s = bp + B_SLOTS + (<usize>i << 2);
+    if (slotFreq(s) < slotFreq(victim)) victim = s;
   }
-  return e;
+  const e = slotEntry(victim);
+  if (!evictEntry(seg, slot, ringOf(seg, e), e, victim, rel)) return false;
+  bump64(seg + S_INDEX_EVICTIONS);
+  return true;
 }
 
 /**
- * Examines up to `maxSteps` entries, starting at the sweep cursor and walking toward the head;
- * past the head it wraps to the tail. It never examines more entries than the segment held when
- * the call began, so `maxSteps >= count` visits every entry exactly once wherever the cursor was.
- * Removes the expired ones; stops early (cursor on the entry) when the eviction log is full.
+ * Looks a key up for a read. An expired entry is removed (when the log has room) and reported
+ * missing. Returns the entry's index slot, or 0.
  */
-export function segSweep(seg: usize, slot: u32, maxSteps: u32, now: f64): i32 {
-  let t = <usize>load<u32>(seg + S_CURSOR);
-  if (t == 0) t = <usize>load<u32>(seg + S_TAIL);
-  const count = load<u32>(seg + S_COUNT);
-  const limit = maxSteps < count ? maxSteps : count;
-  let removed = 0;
-  for (let steps: u32 = 0; steps < limit; steps++) {
-    // Removals only unlink, and nothing is inserted during a sweep: the walk stays one cycle.
-    if (t == 0) t = <usize>load<u32>(seg + S_TAIL);
-    const p = prevOf(t);
-    if (isExpired(t, now)) {
-      if (!logRemoval(slot, t, REASON_EXPIRE)) break;
-      removeEntry(seg, t);
-      bump64(seg + S_EXPIRATIONS);
-      removed++;
-    }
-    t = p;
+export function lookupLive(seg: usize, slot: u32, h: u64, kptr: usize, klen: u32, rel: f64): usize {
+  const s = tableFind(seg, h, kptr, klen, false);
+  if (s == 0) return 0;
+  const e = slotEntry(s);
+  if (isExpired(e, rel)) {
+    evictEntry(seg, slot, ringOf(seg, e), e, s, rel);
+    return 0;
   }
-  store<u32>(seg + S_CURSOR, <u32>t);
-  return removed;
+  return s;
+}
+
+/** Removes a key: 1 if a live entry was removed, 0 if none, E_LOG_FULL (removals are logged). */
+export function segRemove(seg: usize, slot: u32, h: u64, kptr: usize, klen: u32, rel: f64): i32 {
+  const s = lookupLive(seg, slot, h, kptr, klen, rel);
+  if (s == 0) return 0;
+  const e = slotEntry(s);
+  if (!logRemoval(slot, seg, e, REASON_DELETE)) return E_LOG_FULL;
+  killEntry(seg, ringOf(seg, e), e, s);
+  bump64(seg + S_DELETES);
+  return 1;
+}
+
+/** Copies the value of entry `e` to `dst`. */
+export function copyValue(seg: usize, e: usize, dst: usize): u32 {
+  const r = ringOf(seg, e);
+  const vlen = load<u32>(e);
+  ringRead(r, ringAt(r, e + entryHeader(), <usize>load<u16>(e + E_KLEN)), dst, <usize>vlen);
+  return vlen;
 }
 
 /** Drops every entry of the segment; counters are kept. */
 export function resetSegment(seg: usize, recovered: bool): void {
-  store<u32>(seg + S_HEAD, 0);
-  store<u32>(seg + S_TAIL, 0);
-  store<u32>(seg + S_COUNT, 0);
-  store<u32>(seg + S_USED, 0);
-  store<u32>(seg + S_TOP, load<u32>(seg + S_START));
+  for (let i = 0; i < 2; i++) {
+    const r = seg + (i == 0 ? S_RING0 : S_RING1);
+    const start = load<u32>(r + R_START);
+    store<u32>(r + R_HEAD, start);
+    store<u32>(r + R_TAIL, start);
+    store<u32>(r + R_SPAN, 0);
+    // Skip the lsn to the next lap's start (where the tail now is): older cursors are stale.
+    const len = <u64>ringLen(r);
+    if (len != 0) store<u64>(r + R_TAIL_LSN, (load<u64>(r + R_TAIL_LSN) / len + 2) * len);
+    store<u32>(r + R_LIVE, 0);
+    store<u32>(r + R_COUNT, 0);
+  }
+  store<u32>(seg + S_LRU_HEAD, 0);
+  store<u32>(seg + S_LRU_TAIL, 0);
   store<u32>(seg + S_CURSOR, 0);
-  store<u32>(seg + S_FREE_BYTES, 0);
-  store<u32>(seg + S_FREE_COUNT, 0);
-  memory.fill(seg + S_BITMAP, 0, <usize>BITMAP_WORDS << 2);
-  memory.fill(seg + S_FREE_LISTS, 0, <usize>NUM_CLASSES << 2);
-  memory.fill(<usize>load<u32>(seg + S_BUCKETS), 0, (<usize>load<u32>(seg + S_MASK) + 1) << 2);
+  store<u32>(seg + S_MODS, load<u32>(seg + S_MODS) + 1);
+  memory.fill(<usize>load<u32>(seg + S_INDEX), 0, <usize>load<u32>(seg + S_BUCKETS) << 6);
+  const ghost = <usize>load<u32>(seg + S_GHOST);
+  if (ghost != 0) memory.fill(ghost, 0, (<usize>load<u32>(seg + S_GHOST_MASK) + 1) << 1);
   if (recovered) bump64(seg + S_RECOVERIES);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Invariant checker (tests and debugging): walks the list, the index, the heap and the free lists.
-
-export function segCheck(seg: usize): i32 {
-  const count = load<u32>(seg + S_COUNT);
-  const start = <usize>load<u32>(seg + S_START);
-  const top = <usize>load<u32>(seg + S_TOP);
-  const end = <usize>load<u32>(seg + S_END);
-  if (top < start || top > end) return -101;
-  // Geometry fixed by init: the region follows the bucket array and is exactly the budget.
-  if (start != <usize>load<u32>(seg + S_BUCKETS) + ((<usize>load<u32>(seg + S_MASK) + 1) << 2) ||
-      end - start != <usize>load<u32>(seg + S_BUDGET)) return -128;
-  if (load<u32>(seg + S_USED) > load<u32>(seg + S_BUDGET)) return -102;
-  // LRU list, head to tail
-  const cursor = <usize>load<u32>(seg + S_CURSOR);
-  let cursorSeen = cursor == 0;
-  let n: u32 = 0;
-  let sum: u32 = 0;
-  let prev: usize = 0;
-  let e = <usize>load<u32>(seg + S_HEAD);
-  while (e != 0) {
-    if (++n > count) return -103; // longer than count: a cycle or a stray entry
-    if (e == cursor) cursorSeen = true;
-    if (e < start || e >= top || (e & 15) != 0) return -104;
-    if ((load<u32>(e + E_PREV) & BLOCK_FREE) != 0) return -105;
-    if (prevOf(e) != prev) return -106;
-    const klen = load<u32>(e + E_KLEN);
-    if (find(seg, load<u32>(e + E_HASH), e + ENTRY_HEADER, klen) != e) return -107;
-    sum += liveSize(e);
-    prev = e;
-    e = <usize>load<u32>(e + E_NEXT);
-  }
-  if (n != count) return -108;
-  if (<usize>load<u32>(seg + S_TAIL) != prev) return -109;
-  if (sum != load<u32>(seg + S_USED)) return -110;
-  if (!cursorSeen) return -127; // the sweep cursor must be 0 or a live entry of this list
-  // Index: every chain node is a live entry, and there are exactly `count` of them.
-  const buckets = <usize>load<u32>(seg + S_BUCKETS);
-  const nb = <usize>load<u32>(seg + S_MASK) + 1;
-  let inIndex: u32 = 0;
-  for (let b: usize = 0; b < nb; b++) {
-    let c = <usize>load<u32>(buckets + (b << 2));
-    while (c != 0) {
-      if (++inIndex > count) return -111;
-      if (bucketOf(seg, load<u32>(c + E_HASH)) != buckets + (b << 2)) return -112;
-      c = <usize>load<u32>(c + E_HNEXT);
-    }
-  }
-  if (inIndex != count) return -113;
-  // Heap walk: blocks tile [start, top) exactly.
-  let p = start;
-  let live: u32 = 0;
-  let liveBytes: u32 = 0;
-  let free: u32 = 0;
-  let freeBytes: u32 = 0;
-  let prevFree = false;
-  while (p < top) {
-    const word = load<u32>(p);
-    const flaggedPrevFree = (word & BLOCK_PREV_FREE) != 0;
-    if (flaggedPrevFree != prevFree) return -114;
-    let size: u32;
-    if ((word & BLOCK_FREE) != 0) {
-      if (prevFree) return -115; // two adjacent free blocks: coalescing failed
-      size = word & ~FLAG_BITS;
-      if (size < <u32>MIN_BLOCK || (size & 15) != 0) return -116;
-      if (load<u32>(p + <usize>size - 4) != size) return -117;
-      free++;
-      freeBytes += size;
-      prevFree = true;
-    } else {
-      size = liveSize(p);
-      live++;
-      liveBytes += size;
-      prevFree = false;
-    }
-    p += <usize>size;
-  }
-  if (p != top) return -118;
-  if (prevFree) return -119; // a free block touching the bump area should have been absorbed
-  if (live != count || liveBytes != load<u32>(seg + S_USED)) return -120;
-  if (free != load<u32>(seg + S_FREE_COUNT) || freeBytes != load<u32>(seg + S_FREE_BYTES)) return -121;
-  // Free lists agree with the bitmap and hold only free blocks of their class.
-  let listed: u32 = 0;
-  for (let c: u32 = 0; c < NUM_CLASSES; c++) {
-    let f = <usize>load<u32>(listHead(seg, c));
-    const bit = (load<u32>(seg + S_BITMAP + (<usize>(c >> 5) << 2)) >> (c & 31)) & 1;
-    if ((f != 0) != (bit != 0)) return -122;
-    let back: usize = 0;
-    while (f != 0) {
-      if (++listed > free) return -123;
-      const word = load<u32>(f);
-      if ((word & BLOCK_FREE) == 0 || classOf(word & ~FLAG_BITS) != c) return -124;
-      if (<usize>load<u32>(f + F_PREV) != back) return -125;
-      back = f;
-      f = <usize>load<u32>(f + F_NEXT);
-    }
-  }
-  if (listed != free) return -126;
-  return 0;
 }

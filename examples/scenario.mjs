@@ -50,6 +50,8 @@ export async function runSequence(ArenaCache, spec, wasm) {
     wasm,
     maxBytes: cfg.maxBytes,
     segments: cfg.segments,
+    policy: cfg.policy,
+    seed: cfg.seed,
     maxKeyBytes: cfg.maxKeyBytes,
     maxValueBytes: cfg.maxValueBytes,
     ttl: cfg.ttl,
@@ -125,7 +127,8 @@ export async function timeGets(ArenaCache, wasm, iterations = 200_000) {
 
   const { instance } = await WebAssembly.instantiate(wasm, {});
   const ex = instance.exports;
-  if (ex.init(1 << 20, 16, 1, 1024, 65536, 0, 0) <= 0) throw new Error('timeGets: init failed');
+  // init(maxBytes, segments, threads, maxKey, maxValue, maxEntries, policy (2 = s3fifo), flags, defaultTtl, now, seed x4)
+  if (ex.init(1 << 20, 16, 1, 1024, 65536, 0, 2, 0, 0, 0, 0, 1, 2, 3) <= 0) throw new Error('timeGets: init failed');
   const u8 = new Uint8Array(ex.memory.buffer);
   const io = ex.io_ptr(0) >>> 0;
   const key = encoder.encode('hot-key');

@@ -21,9 +21,9 @@
 #include "wasm-rt-impl.h"
 #include "json.h"
 
-#define ABI_EXPECTED 1u
+#define ABI_EXPECTED 2u
 
-/* ABI.md section 9: return codes. */
+/* ABI.md section 13: return codes. */
 enum { OK = 0, NOT_FOUND = -1, E_KEY_TOO_LONG = -2, E_TOO_LARGE = -3, E_BAD_ARG = -4, E_LOG_FULL = -5,
        E_NOT_READY = -6, E_NO_MEMORY = -7, E_NO_SLOT = -8 };
 
@@ -34,18 +34,21 @@ static const char* status_name(int32_t r) {
 }
 
 /* ABI.md section 4: header fields (offsets from H). */
-enum { H_MAGIC = 0, H_ABI = 4, H_SEGMENTS = 12, H_REGION = 24, H_IO_BYTES = 32, H_LOG_BYTES = 36,
-       H_MAX_KEY = 40, H_MAX_VALUE = 44 };
-/* ABI.md section 5: the stats snapshot. */
-enum { ST_COUNT = 12, ST_USED = 16, ST_HITS = 128, ST_MISSES = 136, ST_SETS = 144, ST_DELETES = 152,
-       ST_EVICTIONS = 160, ST_EXPIRATIONS = 168, ST_REJECTED = 176, STATS_SIZE = 200 };
+enum { H_MAGIC = 0, H_ABI = 4, H_SEGMENTS = 12, H_ENTRY_HEADER = 28, H_BUDGET = 36, H_IO_BYTES = 48, H_LOG_BYTES = 52,
+       H_MAX_KEY = 56, H_MAX_VALUE = 60, H_ENTRY_LIMIT = 152 };
+/* ABI.md section 9: the stats snapshot. */
+enum { ST_ENTRIES = 0, ST_BYTES_USED = 4, ST_HITS = 32, ST_MISSES = 40, ST_SETS = 48, ST_DELETES = 56,
+       ST_EVICTIONS = 64, ST_EXPIRATIONS = 72, ST_REJECTED = 80, STATS_SIZE = 128 };
+/* ABI.md sections 3 and 5: policies, init flags, slot flags, sweep. */
+enum { POLICY_LRU = 0, POLICY_CLOCK = 1, POLICY_S3FIFO = 2, INIT_LOG = 1, LOG_KEYS_AND_VALUES = 2u << 1,
+       SWEEP_RESTART = 1, SW_PASS_DONE = 8 };
 
 #define CORE(name) Z_arenacacheZ_##name
 static Z_arenacache_instance_t core;
 static const uint32_t SLOT = 0; /* init claims slot 0 for the caller */
 
 static uint8_t* mem; /* linear memory base: (re)read after init, which grows the memory */
-static uint32_t H, io, log_area, io_bytes, log_bytes, segments, region, max_key, max_value;
+static uint32_t H, io, log_area, io_bytes, log_bytes, segments, budget, entry_header, entry_limit, max_key, max_value;
 static double now_ms;
 
 static uint32_t rd32(uint32_t off) { uint32_t v; memcpy(&v, mem + off, 4); return v; }
@@ -131,9 +134,10 @@ static void put_key(bytes k) { memcpy(mem + io, k.p, k.n <= io_bytes ? k.n : io_
 
 static int32_t cache_set(bytes k, bytes v, double ttl) {
   /* As the JS host does, refuse what the core would refuse before calling it: nothing is counted
-     (the core would count the refusal in `rejected`). Entry cost: align16(32 + key + value). */
+     (the core would count the refusal in `rejected`). Entry cost: align4(ENTRY_HEADER + key + value),
+     at most ENTRY_LIMIT (ABI.md section 11). */
   if (k.n > max_key) return E_KEY_TOO_LONG;
-  if (v.n > max_value || (((uint64_t)32 + k.n + v.n + 15) & ~(uint64_t)15) > region) return E_TOO_LARGE;
+  if (v.n > max_value || (((uint64_t)entry_header + k.n + v.n + 3) & ~(uint64_t)3) > entry_limit) return E_TOO_LARGE;
   put_key(k);
   memcpy(mem + io + k.n, v.p, v.n);
   int32_t r;
@@ -232,18 +236,19 @@ static const char* cache_set_many(const jval* entries) {
 
 /* ---- whole arena ---- */
 
+/* A whole sweep pass over every segment (ABI.md, sweep): restart at the oldest block, then go on
+   (bounded steps per call, draining the log) until the call that ends the pass. */
 static uint32_t purge(void) {
   uint32_t total = 0;
   for (uint32_t seg = 0; seg < segments; seg++) {
-    if ((int32_t)CORE(stats)(&core, SLOT, seg) != STATS_SIZE) die("stats failed");
-    uint32_t remaining = rd32(io + ST_COUNT) + 1;
-    while (remaining > 0) {
-      uint32_t steps = remaining < 4096 ? remaining : 4096;
-      int32_t r = (int32_t)CORE(sweep)(&core, SLOT, seg, steps, now_ms);
+    uint32_t flags = SWEEP_RESTART;
+    for (;;) {
+      int32_t r = (int32_t)CORE(sweep)(&core, SLOT, seg, 4096, now_ms, flags);
       if (r < 0) die("sweep failed");
+      flags = 0;
       total += (uint32_t)r;
-      remaining -= steps;
       drain_log();
+      if (rd32(io + SW_PASS_DONE)) break;
     }
   }
   return total;
@@ -253,8 +258,8 @@ static void stats(jbuf* out) {
   uint64_t entries = 0, used = 0, hits = 0, misses = 0, sets = 0, deletes = 0, evictions = 0, expirations = 0, rejected = 0;
   for (uint32_t seg = 0; seg < segments; seg++) {
     if ((int32_t)CORE(stats)(&core, SLOT, seg) != STATS_SIZE) die("stats failed");
-    entries += rd32(io + ST_COUNT);
-    used += rd32(io + ST_USED);
+    entries += rd32(io + ST_ENTRIES);
+    used += rd32(io + ST_BYTES_USED);
     hits += rd64(io + ST_HITS);
     misses += rd64(io + ST_MISSES);
     sets += rd64(io + ST_SETS);
@@ -275,10 +280,12 @@ static void stats(jbuf* out) {
 
 /* ---- set up an arena (ABI.md section 2) ---- */
 
-static void open_arena(uint32_t max_bytes, uint32_t segs, uint32_t mkey, uint32_t mvalue, int log, double default_ttl) {
+static void open_arena(uint32_t max_bytes, uint32_t segs, uint32_t mkey, uint32_t mvalue, uint32_t policy, int log,
+                       double default_ttl, double now, const uint32_t seed[4]) {
   Z_arenacache_instantiate(&core);
   if (CORE(abi_version)(&core) != ABI_EXPECTED) die("the core's ABI version is not the one this host was written for");
-  int32_t h = (int32_t)CORE(init)(&core, max_bytes, segs, 1, mkey, mvalue, log ? 1 : 0, default_ttl);
+  int32_t h = (int32_t)CORE(init)(&core, max_bytes, segs, 1, mkey, mvalue, 0, policy, log ? INIT_LOG : 0, default_ttl, now,
+                                  seed[0], seed[1], seed[2], seed[3]);
   if (h <= 0) {
     fprintf(stderr, "c host: init failed: %s\n", status_name(h));
     exit(1);
@@ -287,7 +294,9 @@ static void open_arena(uint32_t max_bytes, uint32_t segs, uint32_t mkey, uint32_
   mem = CORE(memory)(&core)->data; /* after init: init grew the memory */
   if (rd32(H + H_MAGIC) != 0x43414341u || rd32(H + H_ABI) != ABI_EXPECTED) die("bad arena header");
   segments = rd32(H + H_SEGMENTS);
-  region = rd32(H + H_REGION);
+  budget = rd32(H + H_BUDGET);
+  entry_header = rd32(H + H_ENTRY_HEADER);
+  entry_limit = rd32(H + H_ENTRY_LIMIT);
   io_bytes = rd32(H + H_IO_BYTES);
   log_bytes = rd32(H + H_LOG_BYTES);
   max_key = rd32(H + H_MAX_KEY);
@@ -295,7 +304,7 @@ static void open_arena(uint32_t max_bytes, uint32_t segs, uint32_t mkey, uint32_
   io = CORE(io_ptr)(&core, SLOT);
   log_area = CORE(log_ptr)(&core, SLOT);
   /* Log mode 2 (keys and values) for our slot, as the JS wrapper does when it has onEvict. */
-  if (log) CORE(set_flags)(&core, SLOT, 2u << 1);
+  if (log) CORE(set_flags)(&core, SLOT, LOG_KEYS_AND_VALUES);
 }
 
 static double seconds(void) {
@@ -365,10 +374,15 @@ int main(int argc, char** argv) {
   }
 
   const jval* log_cfg = jget(cfg, "evictionLog");
-  open_arena((uint32_t)jget(cfg, "maxBytes")->num, (uint32_t)jget(cfg, "segments")->num,
-             (uint32_t)jget(cfg, "maxKeyBytes")->num, (uint32_t)jget(cfg, "maxValueBytes")->num,
-             log_cfg && log_cfg->b, jget(cfg, "ttl")->num);
+  const jval* seed_cfg = jget(cfg, "seed");
+  const char* policy_name = jget(cfg, "policy")->s;
+  uint32_t policy = !strcmp(policy_name, "lru") ? POLICY_LRU : !strcmp(policy_name, "clock") ? POLICY_CLOCK : POLICY_S3FIFO;
+  uint32_t seed[4];
+  for (int i = 0; i < 4; i++) seed[i] = (uint32_t)seed_cfg->items[i]->num;
   now_ms = jget(cfg, "startMs")->num;
+  open_arena((uint32_t)jget(cfg, "maxBytes")->num, (uint32_t)jget(cfg, "segments")->num,
+             (uint32_t)jget(cfg, "maxKeyBytes")->num, (uint32_t)jget(cfg, "maxValueBytes")->num, policy,
+             log_cfg && log_cfg->b, jget(cfg, "ttl")->num, now_ms, seed);
 
   jbuf out = {0};
   jb_puts(&out, "{\"runtime\":\"c\",");
@@ -428,13 +442,13 @@ int main(int argc, char** argv) {
     }
   }
   jb_printf(&out, "],\"header\":{\"segments\":%.0f,", segments);
-  jb_printf(&out, "\"segmentBudget\":%.0f,", region);
+  jb_printf(&out, "\"segmentBudget\":%.0f,", budget);
   jb_printf(&out, "\"maxKeyBytes\":%.0f,", max_key);
   jb_printf(&out, "\"maxValueBytes\":%.0f}},", max_value);
 
   /* Timing over a fresh private arena without TTLs (now = 0), like the JS examples. */
   Z_arenacache_free(&core);
-  open_arena(1u << 20, 16, 1024, 65536, 0, 0.0);
+  open_arena(1u << 20, 16, 1024, 65536, POLICY_S3FIFO, 0, 0.0, 0.0, seed);
   bytes hot_key = {(uint8_t*)"hot-key", 7}, hot_value = {(uint8_t*)"a hot value of 32 bytes, really.", 32};
   if (cache_set(hot_key, hot_value, -1.0) != OK) die("set hot-key failed");
   double with_copy = time_gets(1, 200000), raw = time_gets(0, 200000);

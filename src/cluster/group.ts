@@ -5,7 +5,6 @@
  * Entries are stored with a one-byte tag in front of the value: 1 = a value, 0 = "not found"
  * (cached for `notFoundTtl`). The tag lets an empty value and a cached not-found coexist.
  */
-import { ENTRY_HEADER } from '../core/abi.js';
 import type { ByteCache, CacheStats } from '../core/types.js';
 import type { PeerClient } from '../transport/client.js';
 import type { ServedGroup } from '../transport/server.js';
@@ -50,7 +49,6 @@ const NOT_FOUND_ENTRY = Uint8Array.of(TAG_NOT_FOUND);
 const ADMISSION_SLOTS = 4096; // power of two
 const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
 const INVALIDATE_CHUNK = 1024;
-const ENTRY_HEADER_BYTES = ENTRY_HEADER;
 const encoder = new TextEncoder();
 
 
@@ -165,22 +163,20 @@ export class Group implements ServedGroup {
       maxValueBytes: this.maxValueBytes + 1,
       segments: o.segments ?? autoSegments(this.mainBytes),
     });
-    // The largest value whose entry (tag byte + longest key) fits the main cache and one segment.
-    let limit = main.maxValueBytes - 1;
-    const budget = (main as { segmentBudget?: unknown }).segmentBudget;
-    if (typeof budget === 'number' && budget > 0) {
-      limit = Math.min(limit, Math.floor(budget / 16) * 16 - ENTRY_HEADER_BYTES - this.maxKeyBytes - 1);
-    }
+    // The largest value whose entry (tag byte + longest key) fits one segment of the main cache.
+    const limit = main.maxValueFor(this.maxKeyBytes) - 1;
     this.maxValueBytes = Math.max(0, Math.min(this.maxValueBytes, limit));
     let hot: ByteCache | undefined;
     try {
       if (this.hotBytes >= 1024) {
-        hot = await factory({
-          maxBytes: this.hotBytes,
-          maxKeyBytes: this.maxKeyBytes,
-          maxValueBytes: this.maxValueBytes + 1,
-          segments: hotSegments(this.hotBytes, this.maxValueBytes + 1 + this.maxKeyBytes + ENTRY_HEADER_BYTES),
-        });
+        // As many segments as still let one segment hold the largest entry (fewer if need be).
+        let segments = hotSegments(this.hotBytes, main.entryCost(this.maxKeyBytes, this.maxValueBytes + 1));
+        for (;;) {
+          hot = await factory({ maxBytes: this.hotBytes, maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes + 1, segments });
+          if (segments === 1 || hot.maxValueFor(this.maxKeyBytes) > this.maxValueBytes) break;
+          closeCache(hot);
+          segments /= 2;
+        }
       }
     } catch (err) {
       closeCache(main);

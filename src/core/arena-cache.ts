@@ -6,7 +6,7 @@
  * the ValuePool results are copied into, the EvictLog that delivers onEvict, Batches, the Sweeper.
  * Every public method checks all its arguments (validate.ts) before it writes or calls anything.
  */
-import { Header, SlotFlag, STATS_BYTES, STATUS_NAMES, Status, U32_MAX, entrySize } from './abi.js';
+import { Header, Info, POLICIES, Scan, Stats, STATUS_NAMES, Status, U32_MAX, entryCost, entryHeaderOf, type PolicyName } from './abi.js';
 import {
   Arena, attachSharedArena, createPrivateArena, createSharedArena, slotFlags, type SharedArenaHandle,
 } from './arena.js';
@@ -15,24 +15,32 @@ import { ArenaClock } from './clock.js';
 import { utf8Length } from './codec.js';
 import { EvictLog } from './evict-log.js';
 import type { IoArea } from './io-area.js';
+import { Loader, SnapshotError, checkSnapshot, checkSnapshotSync, dumpChunks, type LoadResult, type SnapshotInfo } from './dump.js';
 import {
-  DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveTag,
-  resolveThreads, type HostConfig,
+  DEFAULT_POLICY, DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveTag,
+  resolveThreads, wantsRemovals, type HostConfig,
 } from './options.js';
-import { readSegment, summarize } from './snapshot.js';
+import { Scanner } from './scanner.js';
+import { readSegment, summarize } from './stats.js';
 import { SWEEP_STEPS, Sweeper } from './sweeper.js';
 import {
   checkEntry, checkInteger, checkKey, checkObject, checkOptionalBoolean, checkTarget, checkValueType, setOptionsTtl,
 } from './validate.js';
 import { ValuePool } from './value-pool.js';
 import { compileSource, defaultModule, type CoreFlavor } from './wasm.js';
-import type { ArenaCacheOptions, ByteCache, CacheStats, Key, SegmentStats, SetOptions, Value } from './types.js';
+import type {
+  ArenaCacheOptions, ByteCache, CacheStats, EntryInfo, EvictionPolicy, Key, SegmentStats, SetOptions, Value,
+} from './types.js';
+
+export { SnapshotError, type LoadResult, type SnapshotInfo };
 
 export type { SharedArenaHandle };
 
 export interface AttachOptions {
   /** Called for entries this thread's own calls evict or expire (each thread sees its own). */
   onEvict?: ArenaCacheOptions['onEvict'];
+  /** Which removals this thread's onEvict hears (see ArenaCacheOptions.disposeReasons). */
+  disposeReasons?: ArenaCacheOptions['disposeReasons'];
   clock?: () => number;
   /**
    * A number naming this thread (e.g. worker_threads' threadId), 0 to 2^32 - 2, used by
@@ -65,11 +73,17 @@ export interface SharedOptions extends ArenaCacheOptions {
 export class ArenaCache implements ByteCache {
   /** Longest key accepted, in bytes. */
   readonly maxKeyBytes: number;
-  /** Largest value accepted, in bytes (an entry must also fit one segment: see `segmentBudget`). */
+  /** Largest value accepted, in bytes (with a longer key, the entry must also fit `entryLimit`). */
   readonly maxValueBytes: number;
   readonly segments: number;
-  /** Bytes one segment may hold: every entry costs align16(32 + key + value) of it. */
+  /** Bytes of live entries one segment may hold. */
   readonly segmentBudget: number;
+  /** The most one entry may cost (`entryCost(key, value)`), so the largest entry a segment takes. */
+  readonly entryLimit: number;
+  /** The arena's eviction policy. */
+  readonly policy: EvictionPolicy;
+  /** Entries the cache may hold in all (split evenly over the segments). */
+  readonly maxEntries: number;
   /** Whether this cache lives in shared memory (several threads may be attached). */
   readonly shared: boolean;
 
@@ -84,6 +98,7 @@ export class ArenaCache implements ByteCache {
   private readonly log: EvictLog | undefined;
   private readonly batches: Batches;
   private readonly sweeper: Sweeper;
+  private readonly scanner: Scanner;
   private closed = false;
 
   private constructor(arena: Arena, host: HostConfig, sweepNow: boolean) {
@@ -93,17 +108,21 @@ export class ArenaCache implements ByteCache {
     this.segments = arena.field(Header.SEGMENTS);
     this.maxKeyBytes = arena.field(Header.MAX_KEY);
     this.maxValueBytes = arena.field(Header.MAX_VALUE);
-    this.segmentBudget = arena.field(Header.REGION);
+    this.segmentBudget = arena.field(Header.BUDGET);
+    this.entryLimit = arena.field(Header.ENTRY_LIMIT);
+    this.maxEntries = arena.field(Header.MAX_ENTRIES);
+    this.policy = (Object.keys(POLICIES) as PolicyName[]).find((k) => POLICIES[k] === arena.field(Header.POLICY))!;
     const memory = arena.memory.buffer;
     this.io = arena.ioArea();
     this.at = this.io.start;
     this.clock = new ArenaClock(memory, arena.header + Header.TTL_SEEN, host.clock);
     const logAt = arena.logAt();
     this.log = host.onEvict !== undefined && logAt !== 0
-      ? new EvictLog(memory, logAt, arena.field(Header.LOG_BYTES), host.onEvict)
+      ? new EvictLog(memory, logAt, arena.field(Header.LOG_BYTES), host.onEvict, host.disposeReasons)
       : undefined;
     this.batches = new Batches(arena, this.io, this.pool, this.log, this.clock, this);
     this.sweeper = new Sweeper(arena, this.io, this.log, this.clock, this.segments, host.sweepIntervalMs);
+    this.scanner = new Scanner(arena, this.io, this.clock, this.maxKeyBytes);
     if (sweepNow || this.clock.ttlsUsed) this.sweeper.start();
   }
 
@@ -113,7 +132,7 @@ export class ArenaCache implements ByteCache {
     const host = resolveHost(options, DEFAULT_SWEEP_INTERVAL_MS);
     const layout = resolveLayout(options, host.onEvict !== undefined);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('release');
-    const arena = await createPrivateArena(module, layout, layout.logs ? SlotFlag.LOG_KEYS_AND_VALUES : 0);
+    const arena = await createPrivateArena(module, layout, slotFlags(false, layout.logs, wantsRemovals(host.disposeReasons)), host.clock());
     return new ArenaCache(arena, host, false);
   }
 
@@ -138,7 +157,8 @@ export class ArenaCache implements ByteCache {
     if (!logs && host.onEvict !== undefined) throw new TypeError('onEvict needs eviction logs: do not pass `evictionLogs: false` with it');
     const layout = resolveLayout(options, logs);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('shared');
-    const arena = await createSharedArena(module, layout, threads, tag, slotFlags(canBlock, host.onEvict !== undefined));
+    const flags = slotFlags(canBlock, host.onEvict !== undefined, wantsRemovals(host.disposeReasons));
+    const arena = await createSharedArena(module, layout, threads, tag, flags, host.clock());
     // The creator sweeps TTLs for every thread: its timer runs from the start and idles until some
     // thread stores an entry with an expiry (one segment per tick, under that segment's lock only).
     const cache = new ArenaCache(arena, host, true);
@@ -164,7 +184,7 @@ export class ArenaCache implements ByteCache {
     const canBlock = resolveCanBlock(options.canBlock);
     const host = resolveHost(options, 0);
     const logs = host.onEvict !== undefined;
-    const arena = await attachSharedArena(handle, tag, slotFlags(canBlock, logs), logs);
+    const arena = await attachSharedArena(handle, tag, slotFlags(canBlock, logs, wantsRemovals(host.disposeReasons)), logs);
     try {
       return new ArenaCache(arena, host, false);
     } catch (e) {
@@ -173,11 +193,39 @@ export class ArenaCache implements ByteCache {
     }
   }
 
-  /** What an entry with these key and value sizes is charged. */
-  static entrySize(keyBytes: number, valueBytes: number): number {
+  /** What an entry with these key and value sizes is charged under `policy` (default: the default policy). */
+  static entrySize(keyBytes: number, valueBytes: number, policy: EvictionPolicy = DEFAULT_POLICY): number {
     checkInteger('keyBytes', keyBytes, 0, MAX_ARENA_BYTES);
     checkInteger('valueBytes', valueBytes, 0, MAX_ARENA_BYTES);
-    return entrySize(keyBytes, valueBytes);
+    if (!(policy in POLICIES)) throw new RangeError(`policy must be one of ${Object.keys(POLICIES).join(', ')}, got ${String(policy)}`);
+    return entryCost(policy, keyBytes, valueBytes);
+  }
+
+  /** The largest value storable under a key of `keyBytes` bytes (entries must fit `entryLimit`). */
+  maxValueFor(keyBytes: number): number {
+    checkInteger('keyBytes', keyBytes, 0, this.maxKeyBytes);
+    // Entry limits are multiples of the entry alignment, so this is exact.
+    return Math.max(0, Math.min(this.maxValueBytes, this.entryLimit - entryHeaderOf(this.policy) - keyBytes));
+  }
+
+  /** What an entry with these key and value sizes is charged in this cache. */
+  entryCost(keyBytes: number, valueBytes: number): number {
+    return ArenaCache.entrySize(keyBytes, valueBytes, this.policy);
+  }
+
+  /**
+   * Checks a snapshot (structure, entry count, checksum) without loading it: from bytes, or a
+   * stream of chunks (e.g. a file read twice: once to check, once to load).
+   */
+  static checkSnapshot(source: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<SnapshotInfo> {
+    return checkSnapshot(source);
+  }
+
+  /** A new cache with `options`, holding the entries of `snapshot` (see `load`). */
+  static async load(snapshot: Uint8Array, options: ArenaCacheOptions): Promise<ArenaCache> {
+    const cache = await ArenaCache.create(options);
+    cache.load(snapshot);
+    return cache;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -193,6 +241,27 @@ export class ArenaCache implements ByteCache {
   peek(key: Key): Uint8Array | undefined {
     const klen = this.writeKey(key);
     return this.result(this.arena.ex.peek(this.slot, klen, this.clock.now()));
+  }
+
+  /**
+   * A borrowed view of the value of `key`, recorded as an access as get does, without a buffer
+   * of its own: the core copies the value into this thread's I/O area and the view shows it
+   * there. It is valid only until the next call on this cache (that call reuses the area); read
+   * it at once, or copy it (`slice()`, or `getInto` into your own buffer). Writing into the view
+   * changes nothing in the cache. In a shared arena the view belongs to this thread alone.
+   */
+  getView(key: Key): Uint8Array | undefined {
+    const klen = this.writeKey(key);
+    const r = this.arena.ex.get(this.slot, klen, this.clock.now());
+    let view: Uint8Array | undefined;
+    if (r >= 0) {
+      this.io.check(this.at, r);
+      view = this.io.u8.subarray(this.at, this.at + r);
+    } else if (r !== Status.NOT_FOUND) {
+      throw this.failure(r);
+    }
+    this.log?.settle();
+    return view;
   }
 
   /**
@@ -251,7 +320,7 @@ export class ArenaCache implements ByteCache {
       vlen = value.length;
       if (vlen <= this.maxValueBytes && !io.bytes(at + klen, value)) throw new Error('arenacache: a value does not fit the I/O area');
     }
-    checkEntry('set', -1, klen, vlen, this.maxValueBytes, this.segmentBudget);
+    checkEntry('set', -1, klen, vlen, this);
     const now = ttl > 0 ? this.clock.read() : this.clock.now();
     const ex = this.arena.ex;
     let r = ex.set(this.slot, klen, vlen, ttl, now);
@@ -273,10 +342,50 @@ export class ArenaCache implements ByteCache {
   /** Removes `key`; true if a live entry was removed. */
   delete(key: Key): boolean {
     const klen = this.writeKey(key);
-    const r = this.arena.ex.remove(this.slot, klen, this.clock.now());
+    const now = this.clock.now();
+    let r = this.arena.ex.remove(this.slot, klen, now);
+    // With 'delete' in disposeReasons the removal is logged first: a full log is drained, then
+    // the same call repeated (the key is still in the I/O area: the log lies elsewhere).
+    while (r === Status.LOG_FULL && this.log !== undefined) {
+      this.log.drain();
+      r = this.arena.ex.remove(this.slot, klen, now);
+    }
     if (r < 0) throw this.failure(r);
     this.log?.settle();
     return r === 1;
+  }
+
+  /**
+   * What the cache holds for `key`: its value's size, its cost, when it expires and how long it
+   * has left; undefined if absent or expired. Neither records an access nor counts a hit.
+   */
+  info(key: Key): EntryInfo | undefined {
+    const klen = this.writeKey(key);
+    const now = this.clock.now();
+    const r = this.arena.ex.info(this.slot, klen, now);
+    let info: EntryInfo | undefined;
+    if (r === 1) {
+      const at = this.at;
+      const expiresAt = this.io.getF64(at + Info.EXPIRES);
+      info = {
+        size: this.io.getU32(at + Info.VLEN),
+        cost: this.io.getU32(at + Info.COST),
+        expiresAt,
+        remainingTTL: expiresAt === 0 ? 0 : Math.max(0, expiresAt - this.clock.read()),
+      };
+    } else if (r !== 0) {
+      throw this.failure(r);
+    }
+    this.log?.settle();
+    return info;
+  }
+
+  /**
+   * Milliseconds until `key` expires: 0 when it never expires (lru-cache says Infinity there;
+   * 0 matches this cache's `ttl: 0`), undefined when it is absent.
+   */
+  getRemainingTTL(key: Key): number | undefined {
+    return this.info(key)?.remainingTTL;
   }
 
   /** Removes every entry (segment by segment); counters are kept. */
@@ -289,9 +398,9 @@ export class ArenaCache implements ByteCache {
     return this.arena.ex.count() >>> 0;
   }
 
-  /** Bytes charged to entries (header + key + value + alignment). */
+  /** Bytes charged to entries (header + key + value, 4-aligned). */
   get bytes(): number {
-    return this.arena.ex.used() >>> 0; // u32: may exceed 2 GiB
+    return this.arena.ex.used();
   }
 
   /** The arena's configured budget in bytes (entries + index). */
@@ -341,10 +450,10 @@ export class ArenaCache implements ByteCache {
     const segments: SegmentStats[] = [];
     for (let i = 0; i < this.segments; i++) {
       const r = this.arena.ex.stats(this.slot, i);
-      if (r !== STATS_BYTES) throw this.failure(r);
+      if (r !== Stats.SIZE) throw this.failure(r);
       segments.push(readSegment(this.io));
     }
-    return summarize(segments, this.arena.field(Header.END));
+    return summarize(segments, this.arena.field(Header.END), this.policy);
   }
 
   /**
@@ -357,6 +466,109 @@ export class ArenaCache implements ByteCache {
       const r = this.arena.ex.check(this.slot, i);
       if (r !== 0) throw new Error(`arenacache: segment ${i} violates invariant ${r}`);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Iteration: segment after segment, each in the order its policy would evict (lru: most recently
+  // used first for keys/values/entries, least recently used first for rkeys/rentries; clock and
+  // s3fifo have no recency order: every method walks the eviction order, oldest first). Bounded
+  // work per core call, no promotion, expired entries skipped; every entry present for the whole
+  // iteration is seen exactly once (lru's most-recent-first order misses entries read or written
+  // meanwhile). Keys and values are copies.
+
+  /** [key, value] pairs, most recently used first (lru), else in eviction order. */
+  *entries(): Generator<[Uint8Array, Uint8Array]> {
+    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES)) yield [e.key, e.value!];
+  }
+
+  /** Keys, most recently used first (lru), else in eviction order. */
+  *keys(): Generator<Uint8Array> {
+    for (const e of this.scanner.entries(this.newestFirst())) yield e.key;
+  }
+
+  /** Values, in the order of `keys()`. */
+  *values(): Generator<Uint8Array> {
+    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES)) yield e.value!;
+  }
+
+  /** [key, value] pairs in the order the policy would evict them (least recently used first). */
+  *rentries(): Generator<[Uint8Array, Uint8Array]> {
+    for (const e of this.scanner.entries(Scan.VALUES)) yield [e.key, e.value!];
+  }
+
+  /** Keys in the order the policy would evict them (least recently used first). */
+  *rkeys(): Generator<Uint8Array> {
+    for (const e of this.scanner.entries(0)) yield e.key;
+  }
+
+  [Symbol.iterator](): Generator<[Uint8Array, Uint8Array]> {
+    return this.entries();
+  }
+
+  /** Calls `fn(value, key, cache)` for every entry, in the order of `entries()` (as Map.forEach). */
+  forEach(fn: (value: Uint8Array, key: Uint8Array, cache: this) => void): void {
+    if (typeof fn !== 'function') throw new TypeError(`forEach: fn must be a function, got ${typeof fn}`);
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+
+  private newestFirst(): number {
+    return this.policy === 'lru' ? Scan.NEWEST_FIRST : 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots (dump.ts describes the format)
+
+  /** A snapshot of every entry as one Uint8Array (see `dumpChunks` for large caches). */
+  dump(): Uint8Array {
+    const chunks = [...this.dumpChunks()];
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /**
+   * A snapshot as a stream of chunks (bounded memory for any cache size: write them to a file or
+   * a socket as they come). Entries least recently used first, with their remaining TTLs.
+   */
+  dumpChunks(): Generator<Uint8Array> {
+    return dumpChunks(this.scanner, this.clock, this.policy);
+  }
+
+  /**
+   * Adds the entries of a snapshot (bytes from `dump`), oldest first, so the cache's order follows
+   * the dumped one; TTLs count down the time since the dump. The whole snapshot is checked first:
+   * a truncated or corrupt one throws a SnapshotError and changes nothing. Entries this cache
+   * cannot hold are skipped; beyond its capacity the oldest are evicted as usual.
+   */
+  load(snapshot: Uint8Array): LoadResult {
+    if (!(snapshot instanceof Uint8Array)) throw new TypeError('load: snapshot must be a Uint8Array (use loadChunks for a stream)');
+    checkSnapshotSync(snapshot);
+    const loader = this.loader();
+    loader.push(snapshot);
+    return loader.end();
+  }
+
+  /**
+   * Adds the entries of a snapshot stream, chunk by chunk, in bounded memory. Its checksum is
+   * verified only at the end: run `ArenaCache.checkSnapshot` on the stream first when a damaged
+   * one must leave the cache unchanged.
+   */
+  async loadChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<LoadResult> {
+    const loader = this.loader();
+    for await (const chunk of chunks as AsyncIterable<Uint8Array>) loader.push(chunk);
+    return loader.end();
+  }
+
+  private loader(): Loader {
+    this.sweeper.start(); // restored TTLs need sweeping like any others
+    return new Loader({
+      arena: this.arena, io: this.io, log: this.log, clock: this.clock, policy: this.policy,
+      maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes, entryLimit: this.entryLimit,
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

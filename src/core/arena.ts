@@ -4,9 +4,8 @@
  * lay out, and holds the thread's slot until `close`.
  */
 import {
-  ABI_VERSION, ARENA_END_LIMIT, BUCKET_BYTES, ENTRY_ALIGN, ENTRY_HEADER, HEADER_BYTES, Header, IO_MIN_BYTES, IO_SLACK,
-  MAGIC, MAX_PAGES, MIN_BUCKETS, PAGE_BYTES, RECORD_HEADER, REGION_BYTES_PER_BUCKET, SEGMENT_HEADER_BYTES, SLOT_BYTES,
-  STATUS_NAMES, SlotField, SlotFlag, Status, TABLE_ALIGN, alignUp, type CoreExports,
+  ABI_VERSION, ARENA_END_LIMIT, Header, InitFlag, MAGIC, MAX_PAGES, PAGE_BYTES, POLICIES, STATUS_NAMES, SlotField,
+  SlotFlag, Status, type CoreExports,
 } from './abi.js';
 import { IoArea } from './io-area.js';
 import type { Layout } from './options.js';
@@ -74,24 +73,24 @@ export class Arena {
 }
 
 /** Lays out a private arena in a fresh instance of a non-shared module (zero imports). */
-export async function createPrivateArena(module: WebAssembly.Module, layout: Layout, logFlags: number): Promise<Arena> {
+export async function createPrivateArena(module: WebAssembly.Module, layout: Layout, flags: number, now: number): Promise<Arena> {
   const instance = await WebAssembly.instantiate(module, {});
   const ex = instance.exports as unknown as CoreExports;
   checkVersion(ex);
-  initArena(ex, layout, 1);
-  ex.set_flags(0, logFlags);
+  initArena(ex, layout, 1, now);
+  ex.set_flags(0, flags);
   return new Arena(ex, module, 0, false);
 }
 
 /** Lays out a shared arena in a memory sized for it, claiming slot 0 with `tag` and `flags`. */
 export async function createSharedArena(
-  module: WebAssembly.Module, layout: Layout, threads: number, tag: number, flags: number,
+  module: WebAssembly.Module, layout: Layout, threads: number, tag: number, flags: number, now: number,
 ): Promise<Arena> {
   const memory = await sharedMemory(module, layout, threads);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const ex = instance.exports as unknown as CoreExports;
   checkVersion(ex);
-  initArena(ex, layout, threads);
+  initArena(ex, layout, threads, now);
   ex.set_flags(0, flags);
   const arena = new Arena(ex, module, 0, true);
   // Slot 0 is the creator's (init claimed it); nobody else can see the arena yet.
@@ -128,35 +127,25 @@ function checkVersion(ex: CoreExports): void {
   if (ex.abi_version() !== ABI_VERSION) throw new Error(`arenacache: core ABI ${ex.abi_version()}, host expects ${ABI_VERSION}`);
 }
 
-function initArena(ex: CoreExports, layout: Layout, threads: number): void {
-  const r = ex.init(layout.maxBytes >>> 0, layout.segments, threads, layout.maxKeyBytes, layout.maxValueBytes, layout.logs ? 1 : 0, layout.ttl);
-  if (r <= 0) {
-    if (r === Status.NO_MEMORY) throw new RangeError(`arenacache: cannot allocate ${layout.maxBytes} bytes of WebAssembly memory`);
-    throw new RangeError(`arenacache: the core refused the configuration (${STATUS_NAMES[r] ?? r})`);
-  }
-  if (new Uint32Array(ex.memory.buffer)[(r + Header.MAGIC) >>> 2] !== MAGIC) throw new Error('arenacache: arena header is corrupt');
+function initFlags(layout: Layout): number {
+  return (layout.logs ? InitFlag.LOG : 0) | (layout.prefault ? InitFlag.PREFAULT : 0);
 }
 
-/**
- * The arena `init` will lay out (docs/ABI.md section 7), computed by the host: the I/O area size
- * and the end of the arena, for a header at `header`.
- */
-export function predictLayout(layout: Layout, threads: number, header: number): { ioBytes: number; end: number } {
-  const { maxBytes, segments } = layout;
-  let share = Math.floor(maxBytes / segments);
-  share -= share % ENTRY_ALIGN;
-  let buckets = MIN_BUCKETS;
-  while (buckets < Math.floor(share / REGION_BYTES_PER_BUCKET)) buckets *= 2;
-  let region = share - BUCKET_BYTES * buckets;
-  region -= region % ENTRY_ALIGN;
-  const maxValue = Math.min(layout.maxValueBytes, region - ENTRY_HEADER);
-  const ioBytes = Math.max(IO_MIN_BYTES, alignUp(layout.maxKeyBytes + maxValue + IO_SLACK + RECORD_HEADER, ENTRY_ALIGN));
-  const ioStride = ioBytes + (layout.logs ? ioBytes : 0);
-  const slotTable = header + HEADER_BYTES;
-  const segTable = alignUp(slotTable + threads * SLOT_BYTES, TABLE_ALIGN);
-  const ioBase = alignUp(segTable + segments * SEGMENT_HEADER_BYTES, TABLE_ALIGN);
-  const dataBase = alignUp(ioBase + threads * ioStride, TABLE_ALIGN);
-  return { ioBytes, end: dataBase + segments * (BUCKET_BYTES * buckets + region) };
+function initArena(ex: CoreExports, layout: Layout, threads: number, now: number): void {
+  const [s0, s1, s2, s3] = layout.seed;
+  const r = ex.init(
+    layout.maxBytes >>> 0, layout.segments, threads, layout.maxKeyBytes, layout.maxValueBytes, layout.maxEntries,
+    POLICIES[layout.policy], initFlags(layout), layout.ttl, now, s0, s1, s2, s3,
+  );
+  if (r <= 0) {
+    if (r === Status.NO_MEMORY) throw new RangeError(`arenacache: cannot allocate ${layout.maxBytes} bytes of WebAssembly memory`);
+    // The host checked every argument's range: what is left is a segment too small for its index.
+    throw new RangeError(
+      `arenacache: maxBytes ${layout.maxBytes} over ${layout.segments} segments leaves a segment too little room ` +
+        `after its index${layout.maxEntries ? ` for maxEntries ${layout.maxEntries}` : ''} (${STATUS_NAMES[r] ?? r}); raise maxBytes or lower maxEntries/segments`,
+    );
+  }
+  if (new Uint32Array(ex.memory.buffer)[(r + Header.MAGIC) >>> 2] !== MAGIC) throw new Error('arenacache: arena header is corrupt');
 }
 
 /**
@@ -168,10 +157,14 @@ async function sharedMemory(module: WebAssembly.Module, layout: Layout, threads:
   let pages = MAX_PAGES;
   try {
     const probeMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    const probe = await WebAssembly.instantiate(module, { env: { memory: probeMemory } });
-    const { end } = predictLayout(layout, threads, (probe.exports as unknown as CoreExports).header());
-    // An arena past the limit: init refuses it with E_NO_MEMORY, reported properly.
-    if (end < ARENA_END_LIMIT) pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
+    const probe = (await WebAssembly.instantiate(module, { env: { memory: probeMemory } })).exports as unknown as CoreExports;
+    // The core sizes the arena itself: the host never retypes the layout rules.
+    const end = probe.arena_size(
+      layout.maxBytes >>> 0, layout.segments, threads, layout.maxKeyBytes, layout.maxValueBytes, layout.maxEntries,
+      POLICIES[layout.policy], initFlags(layout),
+    );
+    // An arena past the limit, or arguments the core refuses: init reports them properly.
+    if (end > 0 && end < ARENA_END_LIMIT) pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
   } catch {
     // A module that cannot run over a one-page memory: keep the module's own maximum.
   }
@@ -182,9 +175,10 @@ async function sharedMemory(module: WebAssembly.Module, layout: Layout, threads:
   }
 }
 
-/** A slot's flags: whether the thread may block in Atomics.wait, and whether it logs evictions. */
-export function slotFlags(canBlock: boolean | undefined, logs: boolean): number {
-  return ((canBlock ?? defaultCanBlock()) ? SlotFlag.CAN_WAIT : 0) | (logs ? SlotFlag.LOG_KEYS_AND_VALUES : 0);
+/** A slot's flags: whether the thread may block in Atomics.wait, and what its eviction log records. */
+export function slotFlags(canBlock: boolean | undefined, logs: boolean, removals: boolean): number {
+  return ((canBlock ?? defaultCanBlock()) ? SlotFlag.CAN_WAIT : 0) |
+    (logs ? SlotFlag.LOG_KEYS_AND_VALUES | (removals ? SlotFlag.LOG_REMOVALS : 0) : 0);
 }
 
 /**

@@ -20,16 +20,14 @@ import type { EvictLog } from './evict-log.js';
 import type { IoArea } from './io-area.js';
 import type { ValuePool } from './value-pool.js';
 import type { Key, SetOptions, Value } from './types.js';
-import { bytesOf, checkEntry, checkKey, checkValueType, describe, setOptionsTtl } from './validate.js';
+import { bytesOf, checkEntry, checkKey, checkValueType, describe, setOptionsTtl, type EntryLimits } from './validate.js';
 
 /** Keys per get_many call at most: the crossing is amortised long before this. */
 const BATCH_KEYS = 256;
 
 /** The limits a batch is checked against (the arena's header values). */
-export interface BatchLimits {
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  segmentBudget: number;
+export interface BatchLimits extends EntryLimits {
+  readonly maxKeyBytes: number;
 }
 
 export class Batches {
@@ -82,7 +80,7 @@ export class Batches {
     const klens = new Uint32Array(n);
     const vlens = new Uint32Array(n);
     const ttls = new Float64Array(n);
-    const { maxKeyBytes, maxValueBytes, segmentBudget } = this.limits;
+    const { maxKeyBytes } = this.limits;
     const shared = this.arena.shared;
     let anyTtl = false;
     for (let i = 0; i < n; i++) {
@@ -95,7 +93,7 @@ export class Batches {
       checkValueType('setMany: value', i, value);
       const klen = bytesOf(key as Key);
       const vlen = bytesOf(value as Value);
-      checkEntry('setMany: entry', i, klen, vlen, maxValueBytes, segmentBudget);
+      checkEntry('setMany: entry', i, klen, vlen, this.limits);
       if (batchRecordSize(klen, vlen) > this.io.size) {
         throw new RangeError(`setMany: entry ${i} needs ${batchRecordSize(klen, vlen)} bytes of I/O area; it holds ${this.io.size}`);
       }

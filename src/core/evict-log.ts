@@ -12,6 +12,11 @@ import type { EvictReason } from './types.js';
 
 export type OnEvict = (key: Uint8Array, value: Uint8Array, reason: EvictReason) => void;
 
+/** The core's record reasons, by their host names. */
+const REASONS: Record<number, EvictReason> = {
+  [Reason.EVICT]: 'evict', [Reason.EXPIRE]: 'expire', [Reason.DELETE]: 'delete', [Reason.REPLACE]: 'set',
+};
+
 export class EvictLog {
   private readonly u8: Uint8Array;
   /** The log's header words, the only part of the log the host writes. */
@@ -25,7 +30,7 @@ export class EvictLog {
   private readonly reasons: EvictReason[] = [];
   private delivering = false;
 
-  constructor(memory: ArrayBufferLike, log: number, logBytes: number, onEvict: OnEvict) {
+  constructor(memory: ArrayBufferLike, log: number, logBytes: number, onEvict: OnEvict, private readonly wanted: ReadonlySet<EvictReason>) {
     this.u8 = new Uint8Array(memory);
     this.head = new IoArea(memory, log, LOG_HEADER);
     this.log = log;
@@ -56,10 +61,13 @@ export class EvictLog {
       const klen = dv.getUint32(p + 4, true);
       const vlen = dv.getUint32(p + 8, true);
       const key = this.log + LOG_HEADER + p + RECORD_HEADER;
-      if ((reason !== Reason.EVICT && reason !== Reason.EXPIRE) || key + klen + vlen > end) this.corrupt(count, bytes);
-      this.keys.push(u8.slice(key, key + klen));
-      this.values.push(u8.slice(key + klen, key + klen + vlen));
-      this.reasons.push(reason === Reason.EXPIRE ? 'expire' : 'evict');
+      const why = REASONS[reason];
+      if (why === undefined || key + klen + vlen > end) this.corrupt(count, bytes);
+      if (this.wanted.has(why)) {
+        this.keys.push(u8.slice(key, key + klen));
+        this.values.push(u8.slice(key + klen, key + klen + vlen));
+        this.reasons.push(why);
+      }
       p += logRecordSize(klen, vlen);
     }
     head.setU32(this.log, 0);

@@ -1,4 +1,6 @@
-export { ArenaCache, type SharedArenaHandle, type AttachOptions, type SharedOptions } from './arena-cache.js';
-export { Status, ABI_VERSION, ENTRY_HEADER, entrySize, type CoreExports } from './abi.js';
+export {
+  ArenaCache, SnapshotError, type SharedArenaHandle, type AttachOptions, type SharedOptions, type LoadResult, type SnapshotInfo,
+} from './arena-cache.js';
+export { Status, ABI_VERSION, POLICIES, entryCost, entryHeaderOf, type CoreExports, type PolicyName } from './abi.js';
 export { defaultModule, defaultModuleBytes, type CoreFlavor } from './wasm.js';
 export type * from './types.js';

@@ -119,6 +119,11 @@ export class IoArea {
     return this.i32[at >>> 2];
   }
 
+  getF64(at: number): number {
+    this.word(at, 8);
+    return this.dv.getFloat64(at, true);
+  }
+
   /** A u64 counter as a number (exact below 2^53). */
   getU64(at: number): number {
     this.word(at, 8);

@@ -1,20 +1,18 @@
 /**
- * Sweeper: removing expired entries that nobody reads. `sweep` examines a bounded number of entries
- * of one segment (round-robin), `purge` every entry of every segment, and a timer sweeps one
+ * Sweeper: removing expired entries that nobody reads. `sweep` examines a bounded number of blocks
+ * of one segment (round-robin), `purge` every block of every segment, and a timer sweeps one
  * segment per tick once some entry has had an expiry. The core's sweep stops early when the
- * eviction log fills; the full passes here then drain the log and go on, so no expired entry is
- * left behind.
+ * eviction log fills, keeping its place; the loops here then drain the log and go on, so no
+ * expired entry is left behind and no record is lost.
  */
-import { SegmentField, STATUS_NAMES, U32_MAX } from './abi.js';
+import { STATUS_NAMES, Sweep, U32_MAX } from './abi.js';
 import type { Arena } from './arena.js';
 import type { ArenaClock } from './clock.js';
 import type { EvictLog } from './evict-log.js';
 import type { IoArea } from './io-area.js';
 
-/** Entries a timer tick examines. */
+/** Blocks a timer tick examines. */
 export const SWEEP_STEPS = 4096;
-/** maxSteps of a full pass: the core examines at most the segment's entries. */
-const FULL_PASS = U32_MAX;
 
 export class Sweeper {
   private next = 0;
@@ -33,31 +31,31 @@ export class Sweeper {
   ) {}
 
   /**
-   * Sweeps the next segment: examines at most `maxSteps` entries from its sweep cursor and removes
-   * the expired ones. With `maxSteps` >= the segment's entries it removes every expired entry of
-   * it, even when they overflow the eviction log. Returns how many expired.
+   * Sweeps the next segment: examines at most `maxSteps` blocks from its sweep cursor (never past
+   * the end of a pass) and removes the expired entries. Returns how many expired.
    */
   sweep(maxSteps: number): number {
     const seg = this.next;
     this.next = (seg + 1) % this.segments;
     const now = this.clock.read();
-    let removed = this.core(seg, maxSteps, now);
-    const log = this.log;
-    if (log === undefined || !log.filled) return removed;
-    // Records were logged: the log may have filled before maxSteps entries were examined.
-    log.drain();
-    const whole = maxSteps >= this.entries(seg) + removed; // the entries the call began with
-    log.deliver();
-    if (!whole) return removed;
-    for (;;) {
-      removed += this.core(seg, FULL_PASS, now);
-      if (!log.filled) return removed;
-      log.drain();
-      log.deliver();
+    let removed = 0;
+    let left = maxSteps;
+    try {
+      for (;;) {
+        removed += this.core(seg, left, now, 0);
+        left -= this.io.getU32(this.io.start + Sweep.EXAMINED);
+        const done = this.io.getU32(this.io.start + Sweep.PASS_DONE) !== 0;
+        if (this.log === undefined || !this.log.filled) break;
+        this.log.drain(); // the log filled: the call may have stopped early, keeping its place
+        if (done || left <= 0) break;
+      }
+    } finally {
+      this.log?.deliver();
     }
+    return removed;
   }
 
-  /** Removes every expired entry now. Returns how many expired. */
+  /** Removes every expired entry now: one whole pass over every segment. Returns how many expired. */
   purge(): number {
     const now = this.clock.read();
     const log = this.log;
@@ -65,18 +63,22 @@ export class Sweeper {
     let failed = false;
     let error: unknown;
     for (let seg = 0; seg < this.segments; seg++) {
-      total += this.core(seg, FULL_PASS, now);
-      // A pass that logged records may have stopped at a full log: go on from there.
-      while (log !== undefined && log.filled) {
-        log.drain();
-        try {
-          log.deliver();
-        } catch (e) {
-          // An onEvict error: finish the purge, then report the first one.
-          if (!failed) error = e;
-          failed = true;
+      let flags: number = Sweep.RESTART;
+      for (;;) {
+        total += this.core(seg, U32_MAX, now, flags);
+        flags = 0;
+        const done = this.io.getU32(this.io.start + Sweep.PASS_DONE) !== 0;
+        if (log !== undefined && log.filled) {
+          log.drain();
+          try {
+            log.deliver();
+          } catch (e) {
+            // An onEvict error: finish the purge, then report the first one.
+            if (!failed) error = e;
+            failed = true;
+          }
         }
-        total += this.core(seg, FULL_PASS, now);
+        if (done) break;
       }
     }
     if (failed) throw error;
@@ -101,15 +103,9 @@ export class Sweeper {
     this.timer = undefined;
   }
 
-  private core(seg: number, maxSteps: number, now: number): number {
-    const r = this.arena.ex.sweep(this.arena.slot, seg, maxSteps, now);
+  private core(seg: number, maxSteps: number, now: number, flags: number): number {
+    const r = this.arena.ex.sweep(this.arena.slot, seg, maxSteps >>> 0, now, flags);
     if (r < 0) throw new Error(`arenacache: sweep failed (${STATUS_NAMES[r] ?? r})`);
     return r;
-  }
-
-  /** Live entries of `seg` (a snapshot through the I/O area). */
-  private entries(seg: number): number {
-    this.arena.ex.stats(this.arena.slot, seg);
-    return this.io.getU32(this.io.start + SegmentField.COUNT);
   }
 }

@@ -7,8 +7,19 @@ export type Key = string | Uint8Array;
 /** A value: raw bytes, or a string stored as UTF-8. */
 export type Value = Uint8Array | string;
 
-/** Why an entry left the cache, as reported to `onEvict`. */
-export type EvictReason = 'evict' | 'expire';
+/**
+ * Why an entry left the cache, as reported to `onEvict`: evicted to make room, expired, deleted,
+ * or replaced by a `set` (its old value). 'delete' and 'set' are reported only when asked for
+ * with `disposeReasons`.
+ */
+export type EvictReason = 'evict' | 'expire' | 'delete' | 'set';
+
+/**
+ * The eviction policy of an arena (docs/design.md compares them): 'lru' exact least recently used;
+ * 'clock' FIFO with second chance (a hit writes one bit, no list links); 's3fifo' S3-FIFO (small
+ * and main FIFO queues and a ghost filter: scan- and one-hit-wonder resistant).
+ */
+export type EvictionPolicy = 'lru' | 'clock' | 's3fifo';
 
 /** Where the core's WebAssembly comes from; defaults to the bytes inlined at build time. */
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string | Response | Promise<Response>;
@@ -16,6 +27,29 @@ export type WasmSource = BufferSource | WebAssembly.Module | URL | string | Resp
 export interface ArenaCacheOptions {
   /** Memory for entries and index, in bytes (the arena's budget). Required. */
   maxBytes: number;
+  /**
+   * Entries the cache may hold (like lru-cache's `max`): sizes the index. Default: one per 64 bytes
+   * of maxBytes, so entries smaller than that on average are limited by count.
+   */
+  maxEntries?: number;
+  /** The eviction policy. Default 's3fifo' (docs/design.md says why). */
+  policy?: EvictionPolicy;
+  /**
+   * The arena's 128-bit hash key. Default: 16 random bytes (crypto.getRandomValues), so keys from
+   * the internet cannot be chosen to collide. Fix it (16 bytes, or 4 u32 words) for reproducible
+   * layouts in tests.
+   */
+  seed?: Uint8Array | readonly [number, number, number, number];
+  /**
+   * Touch every page of the arena at creation, so the first writes do not pay page faults
+   * (an arena of N bytes costs about N / 4096 faults once). Default false.
+   */
+  prefault?: boolean;
+  /**
+   * Which removals onEvict hears. Default ['evict', 'expire']; add 'delete' and 'set' (a replaced
+   * value) as lru-cache's dispose does. clear() is never reported.
+   */
+  disposeReasons?: readonly EvictReason[];
   /** Number of segments: a power of two, 1..1024. Default 16. */
   segments?: number;
   /** Default time-to-live in milliseconds for entries set without `ttl`; 0 = none. Default 0. */
@@ -25,7 +59,8 @@ export interface ArenaCacheOptions {
   /** Largest value in bytes; capped by what one segment can hold. Default min(segment capacity, 1 MiB); it also sizes each thread's I/O area. */
   maxValueBytes?: number;
   /**
-   * Called for every entry the cache evicts or expires (not for delete/clear/replace), in the order
+   * Called for every entry the cache evicts or expires (and deletes or replaces, with
+   * disposeReasons; never for clear), in the order
    * they left, once the call that removed them is done with the core: it may call any method of
    * the cache. If it throws, the remaining records are still delivered, then the first error is
    * rethrown by the call.
@@ -47,16 +82,19 @@ export interface SetOptions {
 /** Counters and sizes of one segment (or of the whole cache, summed). */
 export interface SegmentStats {
   entries: number;
-  /** Bytes charged to live entries (header + key + value + alignment). */
+  /** Bytes charged to live entries (header + key + value, 4-aligned). */
   bytesUsed: number;
-  /** The byte budget of the segment (its region). */
+  /** Bytes of live entries the segment may hold. */
   budget: number;
-  /** Bytes in free blocks between live entries (fragmentation). */
-  freeBytes: number;
-  /** Number of free blocks (holes). */
-  freeBlocks: number;
-  /** Bytes never yet allocated at the end of the region. */
-  untouchedBytes: number;
+  /** Bytes of entry storage of the segment. */
+  region: number;
+  /** Entries the segment may hold. */
+  maxEntries: number;
+  /** Bytes of storage in use, live and removed entries alike (removed ones are reclaimed in order). */
+  logBytes: number;
+  /** s3fifo: entries and live bytes in the small queue. */
+  smallEntries: number;
+  smallBytes: number;
   hits: number;
   misses: number;
   sets: number;
@@ -65,19 +103,39 @@ export interface SegmentStats {
   expirations: number;
   /** Entries the core refused as too large (ArenaCache refuses them itself, before the core: 0 here). */
   rejected: number;
-  compactions: number;
+  /** Entries moved inside their segment (second chances, s3fifo promotions, lru cleaning). */
+  moves: number;
   /** Segments reset because the thread holding their lock died. */
   recoveries: number;
+  /** Evictions forced by a full index neighbourhood (expected 0). */
+  indexEvictions: number;
+  /** s3fifo: new keys admitted straight to the main queue by the ghost filter. */
+  ghostHits: number;
+  /** Completed TTL sweep passes. */
+  sweepPasses: number;
 }
 
 export interface CacheStats extends SegmentStats {
   segments: SegmentStats[];
+  policy: EvictionPolicy;
   /** Total linear memory of the arena (header, index, regions, I/O areas). */
   memoryBytes: number;
   /** hits / (hits + misses), 0 when nothing was read. */
   hitRatio: number;
-  /** freeBytes / (freeBytes + bytesUsed): how much of the allocated space is holes. */
+  /** (logBytes - bytesUsed) / logBytes: storage held by removed entries not yet reclaimed. */
   fragmentation: number;
+}
+
+/** What `info(key)` tells about an entry. */
+export interface EntryInfo {
+  /** Bytes of the value. */
+  size: number;
+  /** Bytes the entry is charged. */
+  cost: number;
+  /** Milliseconds until it expires (0 = no expiry). */
+  remainingTTL: number;
+  /** When it expires on the cache's clock (0 = never). */
+  expiresAt: number;
 }
 
 /**
@@ -94,5 +152,9 @@ export interface ByteCache {
   readonly bytes: number;
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
+  /** The largest value storable under a key of `keyBytes` bytes. */
+  maxValueFor(keyBytes: number): number;
+  /** What an entry with these key and value sizes costs. */
+  entryCost(keyBytes: number, valueBytes: number): number;
   stats(): CacheStats;
 }

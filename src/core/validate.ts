@@ -3,7 +3,7 @@
  * arguments with these before it writes anything or calls the core, so bad input throws a
  * TypeError (wrong type) or RangeError (out of range, naming the limit) and changes nothing.
  */
-import { ENTRY_ALIGN, ENTRY_HEADER, entrySize } from './abi.js';
+import { entryCost, entryHeaderOf, type PolicyName } from './abi.js';
 import { utf8Length } from './codec.js';
 
 /** A short description of a value for error messages: `null`, `number 1.5`, `Uint16Array`, ... */
@@ -93,18 +93,23 @@ export function bytesOf(x: string | Uint8Array): number {
   return typeof x === 'string' ? utf8Length(x) : x.length;
 }
 
-/** An entry is accepted iff its value is at most `maxValueBytes` and it fits one segment's budget. */
-export function checkEntry(
-  name: string, index: number, keyBytes: number, valueBytes: number, maxValueBytes: number, budget: number,
-): void {
-  if (valueBytes > maxValueBytes) {
-    throw new RangeError(`${label(name, index)}: value is ${valueBytes} bytes; maxValueBytes is ${maxValueBytes}`);
+/** What an arena accepts: its largest value, and the most one entry may cost under its policy. */
+export interface EntryLimits {
+  readonly policy: PolicyName;
+  readonly maxValueBytes: number;
+  readonly entryLimit: number;
+}
+
+/** An entry is accepted iff its value is at most maxValueBytes and its cost fits one segment's limit. */
+export function checkEntry(name: string, index: number, keyBytes: number, valueBytes: number, limits: EntryLimits): void {
+  if (valueBytes > limits.maxValueBytes) {
+    throw new RangeError(`${label(name, index)}: value is ${valueBytes} bytes; maxValueBytes is ${limits.maxValueBytes}`);
   }
-  const size = entrySize(keyBytes, valueBytes);
-  if (size > budget) {
+  const cost = entryCost(limits.policy, keyBytes, valueBytes);
+  if (cost > limits.entryLimit) {
     throw new RangeError(
-      `${label(name, index)}: entry needs ${size} bytes (${ENTRY_HEADER} B header + ${keyBytes} B key + ${valueBytes} B value, ${ENTRY_ALIGN}-aligned); ` +
-        `one segment holds ${budget} bytes`,
+      `${label(name, index)}: entry costs ${cost} bytes (${entryHeaderOf(limits.policy)} B header + ${keyBytes} B key + ${valueBytes} B value, 4-aligned); ` +
+        `one segment takes entries of at most ${limits.entryLimit} bytes`,
     );
   }
 }

@@ -412,7 +412,7 @@ function cacheView(s: CacheStats): unknown {
       entries: g.entries,
       bytes: g.bytesUsed,
       budget: g.budget,
-      freeBytes: g.freeBytes,
+      logBytes: g.logBytes,
       hits: g.hits,
       misses: g.misses,
       sets: g.sets,
@@ -420,7 +420,7 @@ function cacheView(s: CacheStats): unknown {
       evictions: g.evictions,
       expirations: g.expirations,
       rejected: g.rejected,
-      compactions: g.compactions,
+      moves: g.moves,
     })),
   };
 }

@@ -1,6 +1,6 @@
 // ArenaCache: every operation, the errors it raises, TTL, eviction callbacks, batches, edge cases.
 import { describe, expect, it } from 'vitest';
-import { ArenaCache, ENTRY_HEADER, entrySize } from '../../src/core/index.js';
+import { ArenaCache, entryHeaderOf } from '../../src/core/index.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 const small = (extra: Partial<Parameters<typeof ArenaCache.create>[0]> = {}) =>
@@ -18,7 +18,7 @@ describe('Map-like operations', () => {
     expect(c.has('a')).toBe(true);
     expect(c.has('zzz')).toBe(false);
     expect(c.size).toBe(2);
-    expect(c.bytes).toBe(entrySize(1, 5) + entrySize(1, 3));
+    expect(c.bytes).toBe(c.entryCost(1, 5) + c.entryCost(1, 3));
     expect(c.delete('a')).toBe(true);
     expect(c.delete('a')).toBe(false);
     expect(c.get('a')).toBeUndefined();
@@ -58,13 +58,13 @@ describe('Map-like operations', () => {
     c.set('k', 'short');
     c.set('k', 'a much longer value than before');
     expect(c.size).toBe(1);
-    expect(c.bytes).toBe(entrySize(1, 31));
+    expect(c.bytes).toBe(c.entryCost(1, 31));
     expect(text(c.get('k'))).toBe('a much longer value than before');
     c.checkIntegrity();
   });
 
   it('get returns a copy that survives eviction and later writes', async () => {
-    const c = await ArenaCache.create({ maxBytes: 16 * 1024, segments: 1, sweepIntervalMs: 0 });
+    const c = await ArenaCache.create({ maxBytes: 16 * 1024, segments: 1, sweepIntervalMs: 0, policy: 'lru' });
     c.set('k', 'original');
     const v = c.get('k')!;
     c.set('k', 'replaced');
@@ -73,12 +73,12 @@ describe('Map-like operations', () => {
     expect(text(v)).toBe('original');
   });
 
-  it('evicts the least recently used entry of the segment first', async () => {
+  it('lru evicts the least recently used entry of the segment first', async () => {
     const evicted: string[] = [];
     const c = await ArenaCache.create({
-      maxBytes: 8192, segments: 1, sweepIntervalMs: 0, onEvict: (k, v, why) => evicted.push(`${text(k)}:${v.length}:${why}`),
+      maxBytes: 8192, segments: 1, sweepIntervalMs: 0, policy: 'lru', onEvict: (k, v, why) => evicted.push(`${text(k)}:${v.length}:${why}`),
     });
-    const fits = Math.floor(c.segmentBudget / entrySize(2, 1000));
+    const fits = Math.floor(c.segmentBudget / c.entryCost(2, 1000));
     for (let i = 1; i <= fits; i++) c.set(`k${i}`, new Uint8Array(1000));
     c.get('k1'); // k1 becomes most recent; k2 is now the oldest
     c.peek('k2'); // peek does not promote
@@ -176,13 +176,15 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('an entry bigger than a segment is refused before the core; nothing is evicted or counted for it', async () => {
     const c = await ArenaCache.create({ maxBytes: 4 * 4096, segments: 4, sweepIntervalMs: 0 });
     for (let i = 0; i < 20; i++) c.set(`k${i}`, 'v');
-    const limit = c.segmentBudget - ENTRY_HEADER - 1; // value limit for a 1-byte key
-    expect(c.maxValueBytes).toBe(c.segmentBudget - ENTRY_HEADER);
-    c.set('x', new Uint8Array(limit - 15)); // exactly at the limit after 16-byte alignment
-    expect(c.get('x')!.length).toBe(limit - 15);
+    const hdr = entryHeaderOf(c.policy);
+    expect(c.maxValueBytes).toBe(c.entryLimit - hdr);
+    const limit = c.maxValueFor(1); // value limit for a 1-byte key
+    expect(limit).toBe(c.entryLimit - hdr - 1);
+    c.set('x', new Uint8Array(limit)); // exactly at the limit
+    expect(c.get('x')!.length).toBe(limit);
     c.clear();
     for (let i = 0; i < 20; i++) c.set(`k${i}`, 'v');
-    expect(() => c.set('xy', new Uint8Array(limit))).toThrow(/one segment holds/); // one byte over
+    expect(() => c.set('xy', new Uint8Array(limit))).toThrow(/one segment takes entries of at most/); // one byte over
     expect(c.size).toBe(20);
     expect(c.stats().rejected).toBe(0);
   });
@@ -248,7 +250,9 @@ describe('edge cases', () => {
   });
 
   it('a budget smaller than one entry refuses it cleanly', async () => {
-    const c = await ArenaCache.create({ maxBytes: 1024, segments: 1, sweepIntervalMs: 0 });
+    // 1 KiB leaves no room for 1 KiB of storage after the index: a clear error.
+    await expect(ArenaCache.create({ maxBytes: 1024, segments: 1, sweepIntervalMs: 0 })).rejects.toThrow(/too little room after its index/);
+    const c = await ArenaCache.create({ maxBytes: 2048, segments: 1, sweepIntervalMs: 0 });
     expect(() => c.set('k', new Uint8Array(2000))).toThrow(RangeError);
     c.set('k', 'fits');
     expect(text(c.get('k'))).toBe('fits');
@@ -272,9 +276,9 @@ describe('edge cases', () => {
     for (let i = 0; i < 400; i += 2) c.delete(`k${i}`);
     const s = c.stats();
     expect(s.segments).toHaveLength(4);
-    expect(s.freeBytes).toBeGreaterThan(0);
-    expect(s.freeBlocks).toBeGreaterThan(0);
-    expect(s.fragmentation).toBeCloseTo(s.freeBytes / (s.freeBytes + s.bytesUsed), 10);
+    // Removed entries' space is reclaimed in storage order: until then it shows as fragmentation.
+    expect(s.logBytes).toBeGreaterThan(s.bytesUsed);
+    expect(s.fragmentation).toBeCloseTo((s.logBytes - s.bytesUsed) / s.logBytes, 10);
     expect(s.segments.reduce((n, x) => n + x.entries, 0)).toBe(200);
     expect(s.memoryBytes).toBeGreaterThan(256 * 1024);
     c.checkIntegrity();
@@ -283,7 +287,7 @@ describe('edge cases', () => {
   it('an onEvict callback may use the cache again', async () => {
     const seen: string[] = [];
     const c: ArenaCache = await ArenaCache.create({
-      maxBytes: 8192, segments: 1, sweepIntervalMs: 0,
+      maxBytes: 8192, segments: 1, sweepIntervalMs: 0, policy: 'lru',
       onEvict: (k) => {
         seen.push(text(k)!);
         if (text(k) === 'k1') c.set('rescued', 'yes');
@@ -298,13 +302,13 @@ describe('edge cases', () => {
   it('evictions larger than the eviction log are all reported (log drained and the set retried)', async () => {
     const evicted: number[] = [];
     const c = await ArenaCache.create({
-      maxBytes: 4 << 20, segments: 1, maxKeyBytes: 16, maxValueBytes: 70_000, sweepIntervalMs: 0,
+      maxBytes: 4 << 20, segments: 1, maxKeyBytes: 16, maxValueBytes: 70_000, sweepIntervalMs: 0, policy: 'lru',
       onEvict: (_k, v) => evicted.push(v.length),
     });
-    const n = Math.floor(c.segmentBudget / entrySize(8, 60_000));
+    const n = Math.floor(c.segmentBudget / c.entryCost(8, 60_000));
     for (let i = 0; i < n; i++) c.set(`k${String(i).padStart(7, '0')}`, new Uint8Array(60_000));
     const leftover = c.segmentBudget - c.bytes;
-    if (leftover >= 64) c.set('fill', new Uint8Array(leftover - ENTRY_HEADER - 4 - 15)); // now exactly full
+    if (leftover >= 64) c.set('fill', new Uint8Array(leftover - entryHeaderOf('lru') - 4)); // now exactly full
     expect(evicted).toEqual([]);
     // The log holds one 60 KB record, so making room for 69 KB (two evictions) overflows it:
     // the host drains it and retries the set, and every eviction is still reported once.

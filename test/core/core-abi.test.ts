@@ -2,10 +2,25 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { defaultModule, defaultModuleBytes, Status, type CoreExports } from '../../src/core/index.js';
+import * as abi from '../../src/core/abi.generated.js';
 
 async function core(): Promise<CoreExports> {
   const instance = await WebAssembly.instantiate(await defaultModule('release'), {});
   return instance.exports as unknown as CoreExports;
+}
+
+interface InitArgs {
+  maxBytes?: number; segments?: number; threads?: number; maxKey?: number; maxValue?: number; maxEntries?: number;
+  policy?: number; flags?: number; ttl?: number; now?: number; seed?: number[];
+}
+
+/** init with test defaults (1 MiB, 16 segments, clock, seed word 0 = 0: the published FNV-1a). */
+function init(ex: CoreExports, a: InitArgs = {}): number {
+  const seed = a.seed ?? [0, 1, 2, 3];
+  return ex.init(
+    a.maxBytes ?? 1 << 20, a.segments ?? 16, a.threads ?? 1, a.maxKey ?? 1024, a.maxValue ?? 4096, a.maxEntries ?? 0,
+    a.policy ?? abi.POLICY_CLOCK, a.flags ?? 0, a.ttl ?? 0, a.now ?? 0, seed[0], seed[1], seed[2], seed[3],
+  );
 }
 
 function hashOf(ex: CoreExports, text: string): number {
@@ -54,37 +69,61 @@ describe('FNV-1a (32-bit) matches the published test vectors', () => {
   ];
   it.each(vectors)('fnv1a(%j)', async (text, expected) => {
     const ex = await core();
-    expect(ex.init(1 << 20, 16, 1, 1024, 4096, 0, 0)).toBeGreaterThan(0);
+    expect(init(ex)).toBeGreaterThan(0);
     expect(hashOf(ex, text)).toBe(expected);
+  });
+
+  it('is seeded: seed word 0 is xored into the offset basis', async () => {
+    const ex = await core();
+    expect(init(ex, { seed: [0x5eed, 1, 2, 3] })).toBeGreaterThan(0);
+    // FNV-1a of '' is its offset basis.
+    expect(hashOf(ex, '')).toBe((0x811c9dc5 ^ 0x5eed) >>> 0);
+    expect(hashOf(ex, 'foobar')).not.toBe(0xbf9cf968);
   });
 });
 
 describe('core ABI', () => {
   it('reports its ABI version and lays out a header', async () => {
     const ex = await core();
-    expect(ex.abi_version()).toBe(1);
+    expect(ex.abi_version()).toBe(2);
     expect(ex.ready()).toBe(0);
-    const h = ex.init(1 << 20, 16, 1, 256, 4096, 0, 0);
+    const size = ex.arena_size(1 << 20, 16, 1, 256, 4096, 0, abi.POLICY_CLOCK, 0);
+    const h = init(ex, { maxKey: 256 });
     expect(h).toBe(ex.header());
     expect(ex.ready()).toBe(1);
+    // arena_size predicted exactly where the arena ends.
+    expect(new DataView(ex.memory.buffer).getUint32(h + abi.H_END, true)).toBe(size);
     // A second init over the same memory is refused: attach instead.
-    expect(ex.init(1 << 20, 16, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG);
+    expect(init(ex, { maxKey: 256 })).toBe(Status.BAD_ARG);
+  });
+
+  it('a refused init changes nothing: the memory takes a good init afterwards', async () => {
+    const ex = await core();
+    expect(init(ex, { segments: 3 })).toBe(Status.BAD_ARG);
+    expect(init(ex, { maxBytes: 1 << 20, maxEntries: 1 << 20 })).toBe(Status.BAD_ARG); // the index leaves no storage
+    expect(ex.ready()).toBe(0);
+    expect(init(ex)).toBeGreaterThan(0);
+    expect(ex.ready()).toBe(1);
   });
 
   it('refuses bad configurations with BAD_ARG', async () => {
     const ex = await core();
-    expect(ex.init(1 << 20, 3, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // not a power of two
-    expect(ex.init(1 << 20, 0, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG);
-    expect(ex.init(1 << 20, 16, 0, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // no thread slot
-    expect(ex.init(1 << 20, 16, 1, 0, 4096, 0, 0)).toBe(Status.BAD_ARG); // no key
-    expect(ex.init(1000, 16, 1, 256, 4096, 0, 0)).toBe(Status.BAD_ARG); // < 1 KiB per segment
-    expect(ex.init(1 << 20, 16, 1, 256, 4096, 0, -1)).toBe(Status.BAD_ARG); // negative ttl
+    expect(init(ex, { segments: 3 })).toBe(Status.BAD_ARG); // not a power of two
+    expect(init(ex, { segments: 0 })).toBe(Status.BAD_ARG);
+    expect(init(ex, { threads: 0 })).toBe(Status.BAD_ARG); // no thread slot
+    expect(init(ex, { maxKey: 0 })).toBe(Status.BAD_ARG); // no key
+    expect(init(ex, { maxBytes: 1000 })).toBe(Status.BAD_ARG); // < 1 KiB of storage per segment
+    expect(init(ex, { ttl: -1 })).toBe(Status.BAD_ARG); // negative ttl
+    expect(init(ex, { now: Number.NaN })).toBe(Status.BAD_ARG);
+    expect(init(ex, { policy: abi.POLICY_COUNT })).toBe(Status.BAD_ARG); // no such policy
+    expect(init(ex, { flags: 4 })).toBe(Status.BAD_ARG); // unknown flag
+    expect(ex.arena_size(1000, 16, 1, 256, 4096, 0, 0, 0)).toBe(Status.BAD_ARG);
     expect(ex.ready()).toBe(0);
   });
 
   it('returns the documented status codes', async () => {
     const ex = await core();
-    ex.init(64 * 1024, 4, 1, 8, 100_000, 0, 0);
+    init(ex, { maxBytes: 64 * 1024, segments: 4, maxKey: 8, maxValue: 100_000 });
     const u8 = new Uint8Array(ex.memory.buffer);
     const io = ex.io_ptr(0);
     u8.set(new TextEncoder().encode('key1value'), io);
@@ -102,17 +141,36 @@ describe('core ABI', () => {
     let rejected = 0;
     for (let s = 0; s < 4; s++) {
       ex.stats(0, s);
-      rejected += Number(new DataView(ex.memory.buffer).getBigUint64(io + 176, true));
+      rejected += Number(new DataView(ex.memory.buffer).getBigUint64(io + abi.ST_REJECTED, true));
     }
     expect(rejected).toBe(1);
     expect(ex.count()).toBe(1);
-    expect(ex.sweep(0, 4, 10, 0)).toBe(Status.BAD_ARG);
+    expect(ex.sweep(0, 4, 10, 0, 0)).toBe(Status.BAD_ARG);
+    expect(ex.sweep(0, 0, 10, 0, 2)).toBe(Status.BAD_ARG); // unknown flag
+    // info and get_ref
+    u8.set(new TextEncoder().encode('key1'), io);
+    expect(ex.info(0, 4, 0)).toBe(1);
+    const dv = new DataView(ex.memory.buffer);
+    expect([dv.getUint32(io + abi.INFO_VLEN, true), dv.getUint32(io + abi.INFO_COST, true), dv.getFloat64(io + abi.INFO_EXPIRES, true)]).toEqual([5, 24, 0]);
+    u8.set(new TextEncoder().encode('key1'), io);
+    expect(ex.get_ref(0, 4, 0)).toBe(5);
+    const at = dv.getUint32(io, true);
+    expect(new TextDecoder().decode(u8.subarray(at, at + 5))).toBe('value');
+    // A batch laid out past the I/O area is refused before any key is read.
+    const ioBytes = dv.getUint32(ex.header() + abi.H_IO_BYTES, true);
+    dv.setUint32(io, 4, true);
+    expect(ex.get_many(0, 1, 0, 4, ioBytes, 0)).toBe(Status.BAD_ARG);
+    dv.setUint32(io, ioBytes, true);
+    expect(ex.get_many(0, 1, 0, 4, 8, 0)).toBe(Status.BAD_ARG);
+    dv.setUint32(io, 8, true);
+    dv.setUint32(io + 4, ioBytes, true);
+    expect(ex.set_many(0, 1, 0, 0)).toBe(Status.BAD_ARG);
     for (let s = 0; s < 4; s++) expect(ex.check(0, s)).toBe(0);
   });
 
   it('refuses a thread slot that does not exist instead of writing elsewhere', async () => {
     const ex = await core();
-    ex.init(64 * 1024, 4, 1, 8, 1000, 0, 0);
+    init(ex, { maxBytes: 64 * 1024, segments: 4, maxKey: 8, maxValue: 1000 });
     const before = new Uint8Array(ex.memory.buffer).slice();
     for (const slot of [1, 7, 0xffffffff]) {
       expect(ex.set(slot, 1, 1, 0, 0)).toBe(Status.BAD_ARG);
@@ -123,7 +181,10 @@ describe('core ABI', () => {
       expect(ex.get_many(slot, 1, 0, 4, 8, 0)).toBe(Status.BAD_ARG);
       expect(ex.set_many(slot, 1, 0, 0)).toBe(Status.BAD_ARG);
       expect(ex.stats(slot, 0)).toBe(Status.BAD_ARG);
-      expect(ex.sweep(slot, 0, 10, 0)).toBe(Status.BAD_ARG);
+      expect(ex.sweep(slot, 0, 10, 0, 0)).toBe(Status.BAD_ARG);
+      expect(ex.scan(slot, 0, 10, 0, 0)).toBe(Status.BAD_ARG);
+      expect(ex.info(slot, 1, 0)).toBe(Status.BAD_ARG);
+      expect(ex.get_ref(slot, 1, 0)).toBe(Status.BAD_ARG);
       expect(ex.check(slot, 0)).toBe(Status.BAD_ARG);
       expect(ex.io_ptr(slot)).toBe(0);
       expect(ex.log_ptr(slot)).toBe(0);
@@ -158,7 +219,7 @@ describe('core ABI', () => {
     // The release build owns its memory, so copy one instance's memory into another's: if any
     // state lived in wasm globals the copy would not be a working cache.
     const a = await core();
-    a.init(1 << 20, 16, 1, 64, 1024, 0, 0);
+    init(a, { maxKey: 64, maxValue: 1024 });
     const u8a = new Uint8Array(a.memory.buffer);
     const io = a.io_ptr(0);
     for (let i = 0; i < 500; i++) {

@@ -136,7 +136,7 @@ export function expectedShared(keys = 20_000): Record<string, unknown> {
 export async function checkRuntimeOutput(out: RuntimeOutput, runtime: string, opts: { shared: boolean }): Promise<void> {
   const ref = await nodeReference();
   expect(out.runtime).toBe(runtime);
-  expect(out.abi).toBe(1);
+  expect(out.abi).toBe(2);
   // The same operations give the same results (and the same derived layout) as Node.
   expect(out.sequence.header).toEqual(ref.header);
   out.sequence.results.forEach((r, i) => {

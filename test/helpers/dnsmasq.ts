@@ -55,12 +55,22 @@ export class DnsServer {
 
   static async start(records: Record<string, string[]>, srv: SrvRecord[] = []): Promise<DnsServer> {
     requireDnsmasq();
-    const dir = mkdtempSync(join(tmpdir(), 'arenacache-dns-'));
-    const s = new DnsServer(await freeUdpPort(), dir, records, srv);
-    s.writeHosts();
-    s.spawn();
-    await s.waitAnswers(records);
-    return s;
+    // dnsmasq binds TCP as well as UDP on its port: a UDP port free a moment ago may be taken for
+    // TCP by another test's server. That start fails at once ("Address already in use"): take
+    // another port (a few times at most).
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'arenacache-dns-'));
+      const s = new DnsServer(await freeUdpPort(), dir, records, srv);
+      s.writeHosts();
+      s.spawn();
+      try {
+        await s.waitAnswers(records);
+        return s;
+      } catch (e) {
+        await s.destroy();
+        if (attempt >= 5 || !/Address already in use/.test(s.stderr)) throw e;
+      }
+    }
   }
 
   private get hostsFile(): string {

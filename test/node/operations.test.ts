@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metric, NodeProc, REPO, requireBuild, scrape, startNode, stopAll, tempDir, waitFor, within } from './helpers.js';
+import { ABI_VERSION } from '../../src/core/abi.js';
 
 const nodes: NodeProc[] = [];
 const tmp = tempDir('arenacache-ops-test-');
@@ -135,7 +136,7 @@ describe('/metrics', () => {
     const samples = await scrape(n);
     const info = samples.filter((s) => s.name === 'arenacache_build_info');
     expect(info).toHaveLength(1);
-    expect(info[0]!.labels).toEqual({ version: VERSION, node: process.version, abi: '1' });
+    expect(info[0]!.labels).toEqual({ version: VERSION, node: process.version, abi: String(ABI_VERSION) });
     expect(metric(samples, 'arenacache_build_info')).toBe(1);
   });
 });

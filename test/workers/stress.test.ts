@@ -65,7 +65,7 @@ describe('one arena shared by worker threads', () => {
       if (v !== undefined) expect(checkValue(`k${i}`, v)).toBeNull();
     }
     const total = reports.reduce((n, r) => n + Object.values(r.ops).reduce((a, b) => a + b, 0), 0);
-    console.log(`random ops: ${total} by ${N} workers + ${mainOps} on the main thread; ${s.evictions} evictions, ${s.compactions} compactions, ${s.expirations} expirations`);
+    console.log(`random ops: ${total} by ${N} workers + ${mainOps} on the main thread; ${s.evictions} evictions, ${s.moves} moves, ${s.expirations} expirations`);
     cache.close();
   });
 

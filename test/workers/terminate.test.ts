@@ -1,8 +1,8 @@
 // A worker terminated while it holds a segment lock must not hang the other threads.
 //
-// Deterministic setup: the test turns the hash chain of one entry into a cycle (the entry points
-// to itself and its stored hash no longer matches), so the victim's get() of that key loops
-// forever inside the core while holding the segment's lock. The main thread watches the lock word
+// Deterministic setup: the test corrupts one segment's queue (trapSegment in fixtures/util.mjs) so
+// that the victim's set() of a key there loops forever inside the core while holding the
+// segment's lock. The main thread watches the lock word
 // (Atomics.load over the shared memory) until it names the victim's slot, so termination provably
 // happens inside a core call, under the lock. Recovery resets that segment, which also removes
 // the cycle.
@@ -13,31 +13,30 @@ import { ArenaCache } from '../../src/core/index.js';
 import { stopWatchdog, watchdogReady } from '../../src/workers/node.js';
 import { spawn, until, within, sleep, type Spawned } from './harness.js';
 // @ts-expect-error: plain JS helper shared with the worker scripts
-import { arenaView, keysIn, ownerWord, segmentOf, E_HNEXT, E_HASH, S_HEAD } from './fixtures/util.mjs';
+import { arenaView, keysIn, ownerWord, segmentOf, trapSegment, TEST_SEED } from './fixtures/util.mjs';
 
 afterAll(() => stopWatchdog());
 
 const SEGMENTS = 4;
 
-/** Sets `key` and makes every lookup of it loop forever (see above). Returns its segment. */
+/** Makes every set of `key` loop forever (see above). Returns its segment. */
 function trap(cache: ArenaCache, view: ReturnType<typeof arenaView>, key: string): number {
-  cache.set(key, 'trap');
   const seg = segmentOf(key, SEGMENTS);
-  const e = view.u32[(view.segAddress(seg) + S_HEAD) >> 2]; // the entry just set is the LRU head
-  view.u32[(e + E_HASH) >> 2] ^= 1;
-  view.u32[(e + E_HNEXT) >> 2] = e;
+  trapSegment(view, seg);
   return seg;
 }
 
 describe('a worker terminated inside a core call', () => {
   for (const watchdog of [false, true]) {
     it(`does not hang the others; its segment is recovered (${watchdog ? "watchdog + 'exit'" : "'exit' listener only"})`, async () => {
-      const { cache, handle } = await ArenaCache.createShared({ maxBytes: 1 << 20, segments: SEGMENTS, threads: 8, sweepIntervalMs: 0 });
+      // clock: one queue per segment, so the trap catches every set in it.
+      const { cache, handle } = await ArenaCache.createShared({ maxBytes: 1 << 20, segments: SEGMENTS, threads: 8, sweepIntervalMs: 0, seed: TEST_SEED, policy: 'clock' });
       const view = arenaView(handle);
-      const seg = trap(cache, view, 'K');
+      const seg = segmentOf('K', SEGMENTS);
       const locked = keysIn('L', seg, SEGMENTS, 40);
       const free = keysIn('F', seg, SEGMENTS, 40, true);
       for (const k of [...locked, ...free]) cache.set(k, 'before');
+      trap(cache, view, 'K');
       const before = cache.stats();
       const spawned: Spawned[] = [];
       try {
@@ -97,7 +96,7 @@ describe('a worker terminated inside a core call', () => {
   }
 
   it('recovers even while the terminating thread is itself blocked on that lock (watchdog)', async () => {
-    // The parent terminates the victim and at once calls get() on the held segment, without
+    // The parent terminates the victim and at once calls set() on the held segment, without
     // yielding to its event loop: its own 'exit' listener cannot run until that call returns,
     // so only the watchdog thread can release the victim. Run in a child process so that a hang
     // fails the test (by timeout) instead of freezing the test runner.
@@ -109,14 +108,15 @@ describe('a worker terminated inside a core call', () => {
       });
     });
     const result = JSON.parse(out.trim().split('\n').pop()!);
-    expect(result).toMatchObject({ ok: true, value: null, recoveries: 1, integrity: true, slotFree: true });
+    expect(result).toMatchObject({ ok: true, value: 'after', recoveries: 1, integrity: true, slotFree: true });
   });
 
   it('workers terminated at random moments while hammering one segment never wedge the others', async () => {
     // Not deterministic (that is the test above): the hammer spends most of its time inside long
     // core calls under segment 0's lock, so many terminations land inside one, at whatever
     // instruction the thread reached: a half-updated segment that recovery must reset.
-    const { cache, handle } = await ArenaCache.createShared({ maxBytes: 1 << 20, segments: SEGMENTS, threads: 8, sweepIntervalMs: 0 });
+    // clock: one queue takes the whole segment, so a 200 kB value fits a 256 kB segment.
+    const { cache, handle } = await ArenaCache.createShared({ maxBytes: 1 << 20, segments: SEGMENTS, threads: 8, sweepIntervalMs: 0, seed: TEST_SEED, policy: 'clock' });
     const view = arenaView(handle);
     const keys = keysIn('H', 0, SEGMENTS, 3000);
     const survivor = spawn(cache, 'segment-ops.mjs', { id: 99, keys: keys.slice(0, 30), count: 1_000_000_000, payload: 200 });

@@ -1,0 +1,151 @@
+// Iteration: a bounded number of a segment's live entries per call, in the order its policy would
+// evict them (lru: least recently used first, or most recently used first on request; clock: the
+// ring from tail to head; s3fifo: the small queue, then main). Reads only: nothing is promoted,
+// counted or removed (expired entries are skipped).
+//
+// Resuming is robust to changes between calls. A ring cursor is a position in the ring's history
+// (an lsn): blocks behind the tail are gone, so a cursor the tail passed restarts at the tail,
+// and an entry moved (second chance, promotion) lands at the head, ahead of the cursor. An lru
+// cursor is the last key returned: the next call continues from its list neighbour, or, when that
+// key is gone, restarts the segment. Either way an entry may come twice when it moved after being
+// returned: a host dedupes per segment (an entry never changes segment).
+
+import {
+  H_MAX_KEY, H_EPOCH, POLICY_LRU, POLICY_S3FIFO, SCAN_STATE, SCAN_RING, SCAN_LSN, SCAN_KLEN, SCAN_KEY,
+  SCAN_START, SCAN_MORE, SCAN_DONE, SCAN_VALUES, SCAN_NEWEST_FIRST, SCAN_RECORD_HEADER, E_BAD_ARG,
+} from './abi';
+import { S_LRU_HEAD, S_LRU_TAIL, R_SPAN, R_TAIL_LSN, E_KLEN, E_PREV, E_NEXT, hdr32, headerPtr } from './layout';
+import { entryHeader, blockSize, ringNext, ringDistance, ringPosOf, ringOf, ringAt, ringRead } from './ring';
+import { tableFind, slotEntry } from './table';
+import { expiryOf, isDead, isExpired } from './entry';
+import { indexHash } from './hash';
+import { policy, ring0, ring1 } from './segment';
+
+/** Where records start in io: after the cursor and one key. */
+// @ts-ignore: decorator
+@inline export function scanRecords(): usize {
+  return (<usize>SCAN_KEY + <usize>hdr32(H_MAX_KEY) + 7) & ~(<usize>7);
+}
+
+/** Writes entry e's record at `out` if it fits before `limit`; returns the end, or 0 if not. */
+function emit(seg: usize, e: usize, out: usize, limit: usize, values: bool): usize {
+  const klen = <usize>load<u16>(e + E_KLEN);
+  const vlen = values ? <usize>load<u32>(e) : 0;
+  const size = (<usize>SCAN_RECORD_HEADER + klen + vlen + 7) & ~(<usize>7);
+  if (out + size > limit) return 0;
+  const x = expiryOf(e);
+  store<u32>(out, <u32>klen);
+  store<u32>(out + 4, <u32>vlen);
+  store<f64>(out + 8, x == 0 ? 0 : load<f64>(headerPtr() + <usize>H_EPOCH) + <f64>x);
+  store<u64>(out + 16, 0);
+  const r = ringOf(seg, e);
+  const kp = e + entryHeader();
+  ringRead(r, kp, out + <usize>SCAN_RECORD_HEADER, klen);
+  if (vlen != 0) ringRead(r, ringAt(r, kp, klen), out + <usize>SCAN_RECORD_HEADER + klen, vlen);
+  return out + size;
+}
+
+/**
+ * Up to `max` records of segment `seg` into [io + scanRecords(), limit). Returns how many, or
+ * E_BAD_ARG for an unknown flag, or a state that does not fit the policy.
+ */
+export function segScan(seg: usize, io: usize, limit: usize, max: u32, flags: u32, rel: f64): i32 {
+  if ((flags & ~(SCAN_VALUES | SCAN_NEWEST_FIRST)) != 0) return E_BAD_ARG;
+  const lru = policy() == POLICY_LRU;
+  if ((flags & SCAN_NEWEST_FIRST) != 0 && !lru) return E_BAD_ARG;
+  const state = load<u32>(io + <usize>SCAN_STATE);
+  if (state == SCAN_DONE) return 0;
+  if (state != SCAN_START && state != SCAN_MORE) return E_BAD_ARG;
+  return lru ? scanList(seg, io, limit, max, flags, rel) : scanRings(seg, io, limit, max, flags, rel);
+}
+
+function scanList(seg: usize, io: usize, limit: usize, max: u32, flags: u32, rel: f64): i32 {
+  const link = (flags & SCAN_NEWEST_FIRST) != 0 ? E_NEXT : E_PREV;
+  let e: usize = 0;
+  if (load<u32>(io + <usize>SCAN_STATE) == SCAN_MORE) {
+    const klen = load<u32>(io + <usize>SCAN_KLEN);
+    const kp = io + <usize>SCAN_KEY;
+    const s = klen <= hdr32(H_MAX_KEY) ? tableFind(seg, indexHash(kp, <usize>klen), kp, klen, false) : 0;
+    if (s != 0) {
+      e = <usize>load<u32>(slotEntry(s) + link);
+      if (e == 0) {
+        store<u32>(io + <usize>SCAN_STATE, SCAN_DONE);
+        return 0;
+      }
+    }
+    // The last key returned is gone: start the segment over (the host drops repeats).
+  }
+  if (e == 0) e = <usize>load<u32>(seg + (link == E_NEXT ? S_LRU_HEAD : S_LRU_TAIL));
+  let out = io + scanRecords();
+  let n: u32 = 0;
+  let seen: usize = 0;
+  const values = (flags & SCAN_VALUES) != 0;
+  while (e != 0 && n < max) {
+    if (!isExpired(e, rel)) {
+      const end = emit(seg, e, out, limit, values);
+      if (end == 0) break;
+      out = end;
+      n++;
+    }
+    seen = e;
+    e = <usize>load<u32>(e + link);
+  }
+  if (e == 0 || seen == 0) {
+    store<u32>(io + <usize>SCAN_STATE, e == 0 ? SCAN_DONE : SCAN_START);
+    return <i32>n;
+  }
+  // Resume after the last entry looked at (returned, or skipped as expired).
+  const k = <usize>load<u16>(seen + E_KLEN);
+  ringRead(ringOf(seg, seen), seen + entryHeader(), io + <usize>SCAN_KEY, k);
+  store<u32>(io + <usize>SCAN_KLEN, <u32>k);
+  store<u32>(io + <usize>SCAN_STATE, SCAN_MORE);
+  return <i32>n;
+}
+
+function scanRings(seg: usize, io: usize, limit: usize, max: u32, flags: u32, rel: f64): i32 {
+  const s3 = policy() == POLICY_S3FIFO;
+  let which: u32 = 0;
+  let lsn: u64 = 0;
+  if (load<u32>(io + <usize>SCAN_STATE) == SCAN_MORE) {
+    which = load<u32>(io + <usize>SCAN_RING);
+    lsn = load<u64>(io + <usize>SCAN_LSN);
+    if (which > 1 || (which == 1 && !s3)) return E_BAD_ARG;
+  } else if (s3) {
+    which = 1; // the small queue first: entries only ever move from it to main
+  }
+  let out = io + scanRecords();
+  let n: u32 = 0;
+  const values = (flags & SCAN_VALUES) != 0;
+  while (true) {
+    const r = which == 1 ? ring1(seg) : ring0(seg);
+    const tailLsn = load<u64>(r + R_TAIL_LSN);
+    const headLsn = tailLsn + <u64>load<u32>(r + R_SPAN);
+    if (lsn < tailLsn) lsn = tailLsn;
+    let full = false;
+    while (lsn < headLsn && n < max) {
+      const pos = ringPosOf(r, lsn);
+      const next = ringNext(r, pos, blockSize(pos));
+      if (!isDead(pos) && !isExpired(pos, rel)) {
+        const end = emit(seg, pos, out, limit, values);
+        if (end == 0) {
+          full = true;
+          break;
+        }
+        out = end;
+        n++;
+      }
+      lsn += <u64>ringDistance(r, pos, next);
+    }
+    if (lsn < headLsn || full || n >= max) {
+      store<u32>(io + <usize>SCAN_STATE, SCAN_MORE);
+      store<u32>(io + <usize>SCAN_RING, which);
+      store<u64>(io + <usize>SCAN_LSN, lsn);
+      return <i32>n;
+    }
+    if (which == 0) break;
+    which = 0;
+    lsn = 0;
+  }
+  store<u32>(io + <usize>SCAN_STATE, SCAN_DONE);
+  return <i32>n;
+}
