@@ -126,6 +126,9 @@ export class ArenaCache implements ByteCache {
     if (sweepNow || this.clock.ttlsUsed) this.sweeper.start();
   }
 
+  /** The eviction policies this build offers (`policy` option); the default is s3fifo. */
+  static readonly policies: readonly EvictionPolicy[] = Object.freeze(Object.keys(POLICIES) as EvictionPolicy[]);
+
   /** Creates a cache over a private arena (a non-shared memory; zero imports). */
   static async create(options: ArenaCacheOptions): Promise<ArenaCache> {
     checkObject('ArenaCache options', options);
