@@ -1,51 +1,29 @@
 /**
- * A node of an arenacache cluster: its gRPC server, the membership it follows, the ring built from
- * that membership, one persistent client per peer, and its groups.
+ * A node of an arenacache cluster: its transport (a server for peers, one client per peer), the
+ * membership it follows, the ring built from that membership, and its groups.
  *
- * Start-up order (see docs/cluster.md): bind gRPC (port 0 → the real port is known) → fill in
- * self.grpcAddress → create/start the membership (it can now register the real address) → build
- * the ring and peer clients → health SERVING.
+ * Start-up order (see docs/cluster.md): bind the transport (port 0 → the real port is known) →
+ * fill in self.grpcAddress → create/start the membership (it can now register the real address) →
+ * build the ring and peer clients → health SERVING.
  */
 import { EventEmitter } from 'node:events';
-import type * as grpc from '@grpc/grpc-js';
 import { ArenaCache } from '../core/index.js';
 import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
-import { PeerClient } from '../transport/client.js';
-import { PeerServer, type ServedGroup, type ServerStats } from '../transport/server.js';
-import type { BatcherOptions } from '../transport/batcher.js';
-import { channelCredentials, tlsChannelOptions, type TlsConfig } from '../transport/tls.js';
-import type { PeerClientStats } from '../transport/client.js';
-import { ClosedError, GroupError, InvalidArgumentError } from './errors.js';
+import { DEFAULT_MAX_VALUE_BYTES } from './defaults.js';
+import { ClosedError, GroupError } from './errors.js';
 import { Group, type GroupHost } from './group.js';
 import { ringHash } from './hash.js';
 import { StaticMembership, type Membership, type NodeInfo } from './membership.js';
+import { LocalOnlyTransport } from './local-transport.js';
+import type { PeerClient, PeerClientStats, PeerTransport, ServedGroup, ServerStats } from './peer.js';
 import { DEFAULT_REPLICAS, Ring } from './ring.js';
 import type { CacheFactory, GroupOptions, GroupStats } from './types.js';
-import { checkGroupName, checkKey } from './validate.js';
-
-export interface ClusterGrpcOptions {
-  /** Interface to bind. Default 127.0.0.1. */
-  host?: string;
-  /** Port to bind; 0 = ephemeral (the bound port is in `cluster.self.grpcAddress`). Default 0. */
-  port?: number;
-  /** Host peers should dial, when it differs from `host` (e.g. binding 0.0.0.0). Default `host`. */
-  advertiseHost?: string;
-  /** TLS / mutual TLS for peer traffic (server and clients). */
-  tls?: TlsConfig;
-  /** Largest gRPC message. Default maxValueBytes + 64 KiB. */
-  maxMessageBytes?: number;
-  /** Extra options for every peer channel. */
-  channelOptions?: grpc.ChannelOptions;
-  /** Extra grpc.Server options. */
-  serverOptions?: grpc.ServerOptions;
-  /** Grace period (ms) for in-flight calls at close. Default 2000. */
-  shutdownGraceMs?: number;
-}
+import { checkGroupName, checkKey, checkNodeId } from './validate.js';
 
 export interface ClusterOptions {
   /**
-   * This node. `grpcAddress` may be omitted: it is then `advertiseHost:boundPort`, known after
-   * `listen()`/`start()`.
+   * This node. `grpcAddress` (the address peers dial) may be omitted: it is then the address the
+   * transport bound, known after `listen()`/`start()`.
    */
   self: Omit<NodeInfo, 'grpcAddress'> & { grpcAddress?: string };
   /**
@@ -53,21 +31,25 @@ export interface ClusterOptions {
    * port is bound (so an etcd registration can carry the real address). Default: self only.
    */
   membership?: Membership | ((self: NodeInfo) => Membership | Promise<Membership>);
-  grpc?: ClusterGrpcOptions;
+  /**
+   * How nodes talk to each other, e.g. `grpcTransport({ host, port, tls })` from
+   * src/transport. Default: none — a node alone (its membership must be itself only).
+   */
+  transport?: PeerTransport;
   /** Virtual nodes per node of weight 1. Default 160. */
   replicas?: number;
-  /** Coalescing of fetches and invalidations per peer. Default window: one setImmediate turn. */
-  batch?: BatcherOptions;
-  /** Largest value any group may hold; sizes gRPC messages. Default 8 MiB. */
+  /** Largest value any group may hold; sizes transport messages. Default 8 MiB. */
   maxValueBytes?: number;
   /** Creates the groups' caches. Default `ArenaCache.create`. */
   cacheFactory?: CacheFactory;
 }
 
-export interface PeerStats extends PeerClientStats {
+export interface PeerStats {
   id: string;
   grpcAddress: string;
   state: string;
+  /** The transport's call counters for this peer. */
+  calls: PeerClientStats;
 }
 
 export interface ClusterStats {
@@ -88,9 +70,8 @@ export class Cluster extends EventEmitter {
   private readonly options: ClusterOptions;
   private readonly replicas: number;
   private readonly maxValueBytes: number;
-  private readonly maxMessageBytes: number;
   private readonly cacheFactory: CacheFactory;
-  private readonly server: PeerServer;
+  private readonly transport: PeerTransport;
   private readonly groupMap = new Map<string, Group>();
   private readonly peerMap = new Map<string, PeerClient>();
   private currentRing: Ring;
@@ -98,7 +79,6 @@ export class Cluster extends EventEmitter {
   /** The membership (factory) start() is waiting for, so close() can close what it creates. */
   private creatingMembership: Promise<Membership> | undefined;
   private unsubscribe: (() => void) | undefined;
-  private credentials: grpc.ChannelCredentials | undefined;
   private listening: Promise<NodeInfo> | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -107,13 +87,11 @@ export class Cluster extends EventEmitter {
 
   constructor(options: ClusterOptions) {
     super();
-    if (!options?.self || typeof options.self.id !== 'string' || options.self.id.length === 0) {
-      throw new InvalidArgumentError('self.id must be a non-empty string');
-    }
+    checkNodeId(options?.self?.id);
     this.options = options;
     this.replicas = options.replicas ?? DEFAULT_REPLICAS;
-    this.maxValueBytes = options.maxValueBytes ?? 8 * 1024 * 1024;
-    this.maxMessageBytes = options.grpc?.maxMessageBytes ?? this.maxValueBytes + (64 << 10);
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.transport = options.transport ?? new LocalOnlyTransport();
     this.cacheFactory = options.cacheFactory ?? defaultCacheFactory;
     this.selfInfo = Object.freeze({
       startedAt: Date.now(),
@@ -121,14 +99,6 @@ export class Cluster extends EventEmitter {
       grpcAddress: options.self.grpcAddress ?? '',
     });
     this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
-    this.server = new PeerServer(
-      { group: (name) => this.servedGroup(name) },
-      {
-        maxMessageBytes: this.maxMessageBytes,
-        ...(options.grpc?.tls ? { tls: options.grpc.tls } : {}),
-        ...(options.grpc?.serverOptions ? { serverOptions: options.grpc.serverOptions } : {}),
-      },
-    );
     const cluster = this;
     this.host = {
       route: (hash) => this.route(hash),
@@ -141,17 +111,16 @@ export class Cluster extends EventEmitter {
 
   // ================================================================= lifecycle
 
-  /** Bind the gRPC server. Resolves with self, whose grpcAddress now has the real port. */
+  /** Bind the transport's server. Resolves with self, whose grpcAddress now has the real port. */
   listen(): Promise<NodeInfo> {
     if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
     this.listening ??= (async () => {
-      const g = this.options.grpc ?? {};
-      const host = g.host ?? '127.0.0.1';
-      const port = await this.server.listen(host, g.port ?? 0);
+      const address = await this.transport.listen(
+        { group: (name) => this.servedGroup(name) },
+        { maxValueBytes: this.maxValueBytes },
+      );
       if (!this.options.self.grpcAddress) {
-        const adv = g.advertiseHost ?? host;
-        const h = adv.includes(':') && !adv.startsWith('[') ? `[${adv}]` : adv;
-        this.selfInfo = Object.freeze({ ...this.selfInfo, grpcAddress: `${h}:${port}` });
+        this.selfInfo = Object.freeze({ ...this.selfInfo, grpcAddress: address });
         this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
       }
       return this.selfInfo;
@@ -166,7 +135,6 @@ export class Cluster extends EventEmitter {
       const self = await this.listen();
       // close() ran while we were binding: do not even create the membership.
       if (this.isClosed) throw new ClosedError('cluster closed during start');
-      this.credentials = channelCredentials(this.options.grpc?.tls);
       const m = this.options.membership;
       this.creatingMembership = Promise.resolve(
         m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? m(self) : m,
@@ -186,19 +154,19 @@ export class Cluster extends EventEmitter {
         throw new ClosedError('cluster closed during start');
       }
       this.applyMembership(membership.members());
-      this.server.setServing(true);
+      this.transport.setServing(true);
     })();
     return this.starting;
   }
 
   /**
    * Leave: health NOT_SERVING, membership closed (deregistered), loads aborted, peer channels
-   * closed, server shut down (in-flight calls get `shutdownGraceMs`). Idempotent.
+   * closed, server shut down (in-flight calls get the transport's grace period). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.isClosed = true;
-      this.server.setServing(false);
+      this.transport.setServing(false);
       this.unsubscribe?.();
       await this.listening?.catch(() => {}); // never shut the server down in the middle of a bind
       // A membership still being created by start() is closed here too (start() never starts it).
@@ -211,7 +179,7 @@ export class Cluster extends EventEmitter {
       for (const g of this.groupMap.values()) g.close();
       for (const p of this.peerMap.values()) p.close();
       this.peerMap.clear();
-      await this.server.close(this.options.grpc?.shutdownGraceMs ?? 2000);
+      await this.transport.close();
       for (const g of this.groupMap.values()) g.dispose();
     })();
     return this.closing;
@@ -298,12 +266,12 @@ export class Cluster extends EventEmitter {
       self: this.selfInfo,
       members: this.currentRing.nodes.length,
       ringSize: this.currentRing.size,
-      server: this.server.stats(),
+      server: this.transport.stats(),
       peers: [...this.peerMap.values()].map((p) => ({
         id: p.id,
         grpcAddress: p.peer.grpcAddress,
         state: p.state(),
-        ...p.stats(),
+        calls: p.stats(),
       })),
       groups: [...this.groupMap.values()].map((g) => g.stats()),
     };
@@ -342,11 +310,7 @@ export class Cluster extends EventEmitter {
     }
     for (const [id, n] of wanted) {
       if (this.peerMap.has(id)) continue;
-      const client = new PeerClient(n, {
-        credentials: this.credentials,
-        maxMessageBytes: this.maxMessageBytes,
-        channelOptions: { ...tlsChannelOptions(this.options.grpc?.tls), ...this.options.grpc?.channelOptions },
-        ...(this.options.batch ? { batch: this.options.batch } : {}),
+      const client = this.transport.connect(n, {
         onBatch: (group, size) => this.groupMap.get(group)?.recordBatch(size),
       });
       this.peerMap.set(id, client);

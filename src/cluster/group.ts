@@ -7,8 +7,7 @@
  */
 import { ENTRY_HEADER } from '../core/abi.js';
 import type { ByteCache, CacheStats } from '../core/types.js';
-import type { PeerClient } from '../transport/client.js';
-import type { ServedGroup } from '../transport/server.js';
+import { GROUP_DEFAULTS } from './defaults.js';
 import {
   ClosedError,
   DeadlineError,
@@ -18,6 +17,7 @@ import {
   PeerUnavailableError,
 } from './errors.js';
 import { ringHash, utf8Length } from './hash.js';
+import type { PeerClient, ServedGroup } from './peer.js';
 import { Flight, SingleFlight } from './singleflight.js';
 import {
   BATCH_SIZE_BUCKETS,
@@ -32,7 +32,7 @@ import {
   type ResultSource,
   type SetOptions,
 } from './types.js';
-import { checkKey, checkTtl } from './validate.js';
+import { checkHotCacheFraction, checkKey, checkTtl } from './validate.js';
 
 /** What a group needs from its cluster. */
 export interface GroupHost {
@@ -53,13 +53,7 @@ const INVALIDATE_CHUNK = 1024;
 const ENTRY_HEADER_BYTES = ENTRY_HEADER;
 const encoder = new TextEncoder();
 
-const DEFAULTS = {
-  notFoundTtl: 1000,
-  hotCacheFraction: 1 / 8,
-  hotAfter: 2,
-  loadTimeout: 5000,
-  maxKeyBytes: 1024,
-};
+const DEFAULTS = GROUP_DEFAULTS;
 
 class Outcome {
   constructor(
@@ -155,12 +149,10 @@ export class Group implements ServedGroup {
     this.notFoundTtl = o.notFoundTtl ?? DEFAULTS.notFoundTtl;
     checkTtl(this.ttl, 'ttl');
     checkTtl(this.notFoundTtl, 'notFoundTtl');
-    this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, 60_000) : 60_000);
+    this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, DEFAULTS.hotTtlCap) : DEFAULTS.hotTtlCap);
     checkTtl(this.hotTtl, 'hotTtl');
     const fraction = o.hotCacheFraction ?? DEFAULTS.hotCacheFraction;
-    if (!(fraction >= 0 && fraction <= 0.5)) {
-      throw new InvalidArgumentError(`group ${init.name}: hotCacheFraction must be in 0..0.5`);
-    }
+    checkHotCacheFraction(fraction);
     this.hotAfter = Math.max(1, Math.min(255, Math.floor(o.hotAfter ?? DEFAULTS.hotAfter)));
     this.loadTimeout = o.loadTimeout ?? DEFAULTS.loadTimeout;
     this.peerTimeout = o.peerTimeout ?? this.loadTimeout + 1000;

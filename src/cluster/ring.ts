@@ -3,7 +3,7 @@
  * the cluster swaps one reference, so a lookup always sees one complete ring (never a
  * half-rebuilt one) and no lock exists to be mishandled.
  */
-import type { NodeInfo } from './membership.js';
+import { normalizeMembers, type NodeInfo } from './membership.js';
 import { ringHash } from './hash.js';
 
 export const DEFAULT_REPLICAS = 160;
@@ -28,9 +28,7 @@ export class Ring {
       throw new RangeError(`replicas must be an integer in 1..10000, got ${replicas}`);
     }
     this.replicas = replicas;
-    const byId = new Map<string, NodeInfo>();
-    for (const n of nodes) byId.set(n.id, n);
-    const sorted = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const sorted = normalizeMembers(nodes);
     this.nodes = sorted;
 
     const hashes: number[] = [];

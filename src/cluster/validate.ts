@@ -1,6 +1,7 @@
 /**
  * Input validation shared by the public API and the gRPC server.
  */
+import { GROUP_DEFAULTS } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import { utf8Length } from './hash.js';
 
@@ -32,5 +33,21 @@ export function checkKey(key: unknown, maxKeyBytes: number): asserts key is stri
 export function checkTtl(ttl: unknown, what = 'ttl'): asserts ttl is number {
   if (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 0) {
     throw new InvalidArgumentError(`${what} must be a non-negative integer number of ms, got ${String(ttl)}`);
+  }
+}
+
+/** Node ids: non-empty, no `/` (they are etcd key segments), no surrounding spaces. */
+export function checkNodeId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id === '' || id.includes('/') || id.trim() !== id) {
+    throw new InvalidArgumentError(
+      `invalid node id ${JSON.stringify(String(id))}: non-empty, no '/', no surrounding spaces`,
+    );
+  }
+}
+
+/** A group's hot-cache share: a number in 0..0.5 (0 disables the hot cache). */
+export function checkHotCacheFraction(fraction: unknown): asserts fraction is number {
+  if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= GROUP_DEFAULTS.maxHotCacheFraction)) {
+    throw new InvalidArgumentError(`hotCacheFraction must be a number in 0..${GROUP_DEFAULTS.maxHotCacheFraction}, got ${String(fraction)}`);
   }
 }

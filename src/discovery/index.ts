@@ -1,5 +1,6 @@
+export { EtcdMembership } from './etcd/membership.js';
 export {
-  EtcdMembership,
+  ETCD_DEFAULTS,
   type EtcdMembershipOptions,
   type EtcdTlsOptions,
   type EtcdMembershipStats,
@@ -8,7 +9,8 @@ export {
   type MembershipEvent,
   type MembershipEventListener,
   type MembershipLogger,
-} from './etcd-membership.js';
+} from './etcd/types.js';
+export { checkLeaseTtl } from './etcd/lease.js';
 export {
   startEtcdMembership,
   etcdMembershipOptions,

@@ -7,8 +7,11 @@ import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { GROUP_NAME_RE } from '../cluster/validate.js';
+import { formatHostPort } from '../cluster/membership.js';
+import { checkHotCacheFraction, checkNodeId, GROUP_NAME_RE } from '../cluster/validate.js';
 import type { EtcdDiscoveryConfig } from '../discovery/config.js';
+import { checkLeaseTtl } from '../discovery/etcd/lease.js';
+import { ETCD_DEFAULTS } from '../discovery/etcd/types.js';
 import type { TlsConfig } from '../transport/tls.js';
 
 export class ConfigError extends Error {
@@ -99,9 +102,9 @@ export const DEFAULTS = {
   loadTimeout: 5000,
   shutdownTimeout: 10_000,
   logLevel: 'info',
-  etcdPrefix: '/arenacache',
-  etcdService: 'default',
-  etcdLeaseTtl: 5,
+  etcdPrefix: ETCD_DEFAULTS.prefix,
+  etcdService: ETCD_DEFAULTS.service,
+  etcdLeaseTtl: ETCD_DEFAULTS.leaseTtlSeconds,
 } as const;
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
@@ -335,9 +338,7 @@ export function loadConfig(src: ConfigSources): NodeConfig {
   };
 
   const id = pick('id', 'string', undefined) as string | undefined;
-  if (id !== undefined && (id === '' || id.includes('/') || id.trim() !== id)) {
-    throw new ConfigError(`id: ${JSON.stringify(id)} is not a valid node id (non-empty, no '/', no surrounding spaces)`);
-  }
+  if (id !== undefined) asConfigError(() => checkNodeId(id), 'id');
   const cfg: NodeConfig = {
     ...(id !== undefined ? { id } : {}),
     grpc: {
@@ -416,7 +417,7 @@ export function loadConfig(src: ConfigSources): NodeConfig {
   const endpoints = pick('etcd.endpoints', 'list', []) as string[];
   if (endpoints.length > 0) {
     const ttl = pick('etcd.leaseTtlSeconds', 'int', DEFAULTS.etcdLeaseTtl, 'etcd.leaseTtlSeconds') as number;
-    if (ttl < 2) throw new ConfigError('etcd lease TTL must be at least 2 seconds (etcd 3.4 minimum)');
+    asConfigError(() => checkLeaseTtl(ttl), 'etcd lease TTL');
     const service = pick('etcd.service', 'string', DEFAULTS.etcdService) as string;
     if (!service || service.includes('/')) throw new ConfigError(`etcd service ${JSON.stringify(service)}: non-empty, no '/'`);
     const etcd: NodeConfig['etcd'] = {
@@ -543,8 +544,8 @@ function parseGroup(g: Raw, maxValueBytes: number): GroupConfig {
   }
   if (g.hotCacheFraction !== undefined) {
     const f = g.hotCacheFraction;
-    if (typeof f !== 'number' || !(f >= 0 && f <= 0.5)) throw new ConfigError(`${at} hotCacheFraction: a number in 0..0.5`);
-    gc.hotCacheFraction = f;
+    asConfigError(() => checkHotCacheFraction(f), at);
+    gc.hotCacheFraction = f as number;
   }
   if (g.fallbackToLocalLoad !== undefined) {
     if (typeof g.fallbackToLocalLoad !== 'boolean') throw new ConfigError(`${at} fallbackToLocalLoad: true or false`);
@@ -617,6 +618,13 @@ export function advertiseHostOf(cfg: NodeConfig): string {
   return h === '0.0.0.0' || h === '::' || h === '' ? hostname() : h;
 }
 
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+export { formatHostPort };
+
+/** Run a check of a lower layer (the one source of the rule) and report its failure as a ConfigError. */
+function asConfigError(check: () => void, what: string): void {
+  try {
+    check();
+  } catch (err) {
+    throw new ConfigError(`${what}: ${(err as Error).message}`);
+  }
 }

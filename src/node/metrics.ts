@@ -9,8 +9,8 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry, type Metric } from '
 import type { GroupCacheStats } from '../cluster/group.js';
 import { BATCH_SIZE_BUCKETS, type GroupStats } from '../cluster/types.js';
 import type { CacheStats } from '../core/types.js';
-import type { ServerStats } from '../transport/server.js';
-import type { EtcdMembershipStats } from '../discovery/etcd-membership.js';
+import type { ServerStats } from '../cluster/peer.js';
+import type { EtcdMembershipStats } from '../discovery/etcd/types.js';
 
 /** One group at scrape time: its counters and its caches' own stats (`Group.cacheStats()`). */
 export interface GroupSnapshot extends GroupCacheStats {

@@ -13,14 +13,16 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Cluster } from '../cluster/cluster.js';
 import { StaticMembership, type Membership, type NodeInfo } from '../cluster/membership.js';
+import { checkNodeId } from '../cluster/validate.js';
 import type { CacheStats } from '../core/types.js';
-import { EtcdMembership } from '../discovery/etcd-membership.js';
+import { EtcdMembership } from '../discovery/etcd/membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
 import { advertiseHostOf, ConfigError, formatHostPort, redactedConfig, type NodeConfig } from './config.js';
 import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
 import { createLoader } from './origins.js';
+import { grpcTransport } from '../transport/grpc-transport.js';
 import type { Loader } from '../cluster/types.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
@@ -40,7 +42,11 @@ export function parsePeers(list: readonly string[]): NodeInfo[] {
     if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(addr) || Number(addr.slice(addr.lastIndexOf(':') + 1)) > 65535) {
       throw new ConfigError(`peer ${JSON.stringify(entry)}: expected id=host:port or host:port`);
     }
-    if (!id || id.includes('/')) throw new ConfigError(`peer ${JSON.stringify(entry)}: invalid id`);
+    try {
+      checkNodeId(id);
+    } catch (err) {
+      throw new ConfigError(`peer ${JSON.stringify(entry)}: ${(err as Error).message}`);
+    }
     return { id, grpcAddress: addr };
   });
 }
@@ -137,13 +143,13 @@ export class NodeServer {
     const id = cfg.id ?? (cfg.grpc.port !== 0 ? formatHostPort(adv, cfg.grpc.port) : `${hostname()}-${process.pid}`);
     const cluster = new Cluster({
       self: { id, httpAddress: this.httpAddr, version: this.version, startedAt: this.startedAt },
-      grpc: {
+      transport: grpcTransport({
         host: cfg.grpc.host,
         port: cfg.grpc.port,
         advertiseHost: adv,
         ...(cfg.grpc.tls ? { tls: cfg.grpc.tls } : {}),
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
-      },
+      }),
       maxValueBytes: cfg.maxValueBytes,
       membership: (self) => this.createMembership(self),
     });

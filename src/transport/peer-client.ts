@@ -1,14 +1,15 @@
 /**
- * A client for one peer: one persistent gRPC channel (created when the peer joins, closed when it
- * leaves), deadlines on every call, errors mapped to the cluster's error classes, and coalescing
- * of concurrent fetches (→ GetMany) and hot-cache invalidations (→ Invalidate) per group.
+ * The gRPC client for one peer (implements the cluster's PeerClient): one persistent channel
+ * (created when the peer joins, closed when it leaves), deadlines on every call, failures mapped to
+ * the cluster's error classes (status.ts), and coalescing of concurrent fetches (→ GetMany) and
+ * hot-cache invalidations (→ Invalidate) per group.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '../cluster/membership.js';
-import { ArenaCacheError, errorFromStatus, GrpcCode, PeerUnavailableError } from '../cluster/errors.js';
+import { PeerUnavailableError } from '../cluster/errors.js';
+import type { FetchResult, PeerClient, PeerClientHooks, PeerClientStats } from '../cluster/peer.js';
 import { KeyBatcher, type BatcherOptions } from './batcher.js';
 import {
-  ERROR_KIND_KEY,
   peerService,
   type GetManyItem,
   type GetManyResponse,
@@ -16,24 +17,20 @@ import {
   type PeerMethods,
   type RemoveResponse,
 } from './proto.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './server.js';
+import { callError, errorFromStatus, kindOf } from './status.js';
 
-export interface PeerClientOptions {
+export interface GrpcPeerClientOptions {
   /** Channel credentials (shared by all peers); default insecure. See tls.ts. */
   credentials?: grpc.ChannelCredentials;
-  /** Largest message sent or received. Default 8 MiB + 64 KiB. */
-  maxMessageBytes?: number;
+  /** Largest message sent or received. */
+  maxMessageBytes: number;
   batch?: BatcherOptions;
-  /** Extra channel options (merged last). */
+  /** Channel options (merged last over the defaults here). */
   channelOptions?: grpc.ChannelOptions;
-  /** Called for every Get/GetMany this client sends for the batching path, with its key count. */
-  onBatch?: (group: string, size: number) => void;
+  hooks?: PeerClientHooks;
 }
 
-/** A fetched key: its bytes, or undefined when the owner says it does not exist. */
-export type FetchResult = Uint8Array | undefined;
-
-export interface PeerClientStats {
+export interface GrpcPeerClientStats extends PeerClientStats {
   get: number;
   getMany: number;
   set: number;
@@ -55,13 +52,13 @@ const EMPTY_META = new grpc.Metadata();
  */
 const WAIT_FOR_READY_META = new grpc.Metadata({ waitForReady: true });
 
-export class PeerClient {
+export class GrpcPeerClient implements PeerClient {
   readonly peer: NodeInfo;
   private readonly client: grpc.Client;
   private readonly methods: PeerMethods;
   private readonly fetcher: KeyBatcher<FetchResult>;
   private readonly invalidator: KeyBatcher<void>;
-  private readonly counters: PeerClientStats = {
+  private readonly counters: GrpcPeerClientStats = {
     get: 0,
     getMany: 0,
     set: 0,
@@ -73,10 +70,10 @@ export class PeerClient {
   };
   private closed = false;
 
-  constructor(peer: NodeInfo, private readonly options: PeerClientOptions = {}) {
+  constructor(peer: NodeInfo, private readonly options: GrpcPeerClientOptions) {
     this.peer = peer;
     this.methods = peerService();
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const max = options.maxMessageBytes;
     this.client = new grpc.Client(peer.grpcAddress, options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
@@ -99,7 +96,7 @@ export class PeerClient {
     return grpc.connectivityState[this.client.getChannel().getConnectivityState(false)];
   }
 
-  stats(): PeerClientStats {
+  stats(): GrpcPeerClientStats {
     return { ...this.counters };
   }
 
@@ -143,7 +140,7 @@ export class PeerClient {
       throw new PeerUnavailableError(
         `peer ${this.id}: GetMany answered ${items.length} items for ${keys.length} keys`,
         this.id,
-        GrpcCode.INTERNAL,
+        'protocol',
       );
     }
     const out = new Array<FetchResult | Error>(keys.length);
@@ -234,7 +231,7 @@ export class PeerClient {
   ): Promise<Array<FetchResult | Error>> => {
     this.counters.fetchBatches++;
     this.counters.fetchedKeys += keys.length;
-    this.options.onBatch?.(group, keys.length);
+    this.options.hooks?.onBatch?.(group, keys.length);
     if (keys.length === 1) {
       try {
         return [await this.get(group, keys[0]!, timeoutMs)];
@@ -283,27 +280,14 @@ export class PeerClient {
   }
 
   private mapError(err: unknown): Error {
-    if (err instanceof ArenaCacheError) return err;
-    const e = err as Partial<grpc.ServiceError>;
-    if (typeof e?.code === 'number') {
-      return errorFromStatus(e.code, kindOf(err), e.details || e.message || 'call failed', this.id);
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return new PeerUnavailableError(`peer ${this.id}: ${message}`, this.id, GrpcCode.UNAVAILABLE, { cause: err });
+    return callError(err, this.id);
   }
 
   private closedError(): PeerUnavailableError {
-    return new PeerUnavailableError(`peer ${this.id}: client closed`, this.id, GrpcCode.UNAVAILABLE);
+    return new PeerUnavailableError(`peer ${this.id}: client closed`, this.id, 'unreachable');
   }
 }
 
-function kindOf(err: unknown): string | undefined {
-  const md = (err as Partial<grpc.ServiceError>)?.metadata;
-  if (!md || typeof md.get !== 'function') return undefined;
-  const v = md.get(ERROR_KIND_KEY)[0];
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
-}
-
 function itemError(it: GetManyItem, peerId: string): Error {
-  return errorFromStatus(it.code ?? GrpcCode.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
+  return errorFromStatus(it.code ?? grpc.status.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
 }

@@ -2,21 +2,16 @@
  * The gRPC server of a node: the arenacache.v1.Peer service plus grpc.health.v1.Health.
  *
  * It validates every request completely before touching anything (so a bad request changes
- * nothing), maps errors to status codes, and answers every request locally through the
- * `PeerHandler` (the cluster) — it never forwards.
+ * nothing), maps errors to status codes (status.ts), and answers every request locally through
+ * the cluster's `PeerHandler` — it never forwards.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import {
-  ArenaCacheError,
-  GroupError,
-  GrpcCode,
-  InvalidArgumentError,
-} from '../cluster/errors.js';
+import { GroupError, InvalidArgumentError } from '../cluster/errors.js';
+import type { PeerHandler, ServedGroup, ServerStats } from '../cluster/peer.js';
 import { checkGroupName, checkTtl } from '../cluster/validate.js';
 import { NOT_FOUND } from '../cluster/types.js';
 import {
-  ERROR_KIND_KEY,
   isMalformed,
   MALFORMED,
   peerService,
@@ -33,69 +28,21 @@ import {
   type SetRequest,
   type SetResponse,
 } from './proto.js';
-import { serverCredentials, type TlsConfig } from './tls.js';
-
-/** One group as the server sees it. Every method may throw an ArenaCacheError. */
-export interface ServedGroup {
-  /** Throws InvalidArgumentError when the key is not acceptable for this group. */
-  checkKey(key: string): void;
-  /** Throws InvalidArgumentError when the value is larger than the group accepts. */
-  checkValue(value: Uint8Array): void;
-  /** Answer locally: caches, then this node's loader. undefined = not found. */
-  serveGet(key: string): Promise<Uint8Array | undefined>;
-  /**
-   * Optional synchronous cache answer: bytes, NOT_FOUND, or undefined when the key needs
-   * serveLoad (or serveGet, if the group is not serving yet).
-   */
-  serveCached?(key: string): Uint8Array | typeof NOT_FOUND | undefined;
-  serveLoad?(key: string): Promise<Uint8Array | undefined>;
-  /** Store as owner, then invalidate on every other node. */
-  serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void>;
-  /** Delete as owner, then invalidate on every other node. Returns how many existed here. */
-  serveRemove(keys: string[]): Promise<number>;
-  /** Drop the keys from this node's caches. */
-  serveInvalidate(keys: string[]): void;
-}
-
-export interface PeerHandler {
-  /** The group, or undefined when this node has none of that name. May throw ClosedError. */
-  group(name: string): ServedGroup | undefined;
-}
+import { serviceErrorOf, statusName, statusOf } from './status.js';
 
 export interface PeerServerOptions {
-  /** Largest gRPC message received or sent, in bytes. Default 8 MiB + 64 KiB. */
-  maxMessageBytes?: number;
+  /** Largest gRPC message received or sent, in bytes. */
+  maxMessageBytes: number;
   /** Most keys in one GetMany/Remove/Invalidate request. Default 4096. */
   maxKeysPerRequest?: number;
-  tls?: TlsConfig;
   /** Extra grpc.Server options. */
   serverOptions?: grpc.ServerOptions;
 }
 
-export interface MethodCounters {
-  calls: number;
-  keys: number;
-}
-
-export interface ServerStats {
-  get: MethodCounters;
-  getMany: MethodCounters;
-  set: MethodCounters;
-  remove: MethodCounters;
-  invalidate: MethodCounters;
-  /** Failed calls by gRPC status code name (NOT_FOUND included). */
-  errors: Record<string, number>;
-}
-
-export const DEFAULT_MAX_MESSAGE_BYTES = (8 << 20) + (64 << 10);
 const RESPONSE_MARGIN = 16 << 10;
 const ITEM_OVERHEAD = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const STATUS_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]),
-);
-
 type Callback<T> = grpc.sendUnaryData<T>;
 
 export class PeerServer {
@@ -116,9 +63,9 @@ export class PeerServer {
 
   constructor(
     private readonly handler: PeerHandler,
-    private readonly options: PeerServerOptions = {},
+    private readonly options: PeerServerOptions,
   ) {
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes;
     this.maxKeysPerRequest = options.maxKeysPerRequest ?? 4096;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': this.maxMessageBytes,
@@ -142,10 +89,8 @@ export class PeerServer {
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
   }
 
-  /** Bind `host:port` (port 0 = ephemeral) and start serving. Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    const creds = serverCredentials(this.options.tls);
-    const target = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  /** Bind `target` (`host:port`, port 0 = ephemeral) and start serving. Resolves with the bound port. */
+  listen(target: string, creds: grpc.ServerCredentials): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(target, creds, (err, bound) => {
         if (err) return reject(err);
@@ -212,10 +157,10 @@ export class PeerServer {
     group.serveGet(key).then(
       (value) => {
         if (value === undefined) {
-          this.countError(GrpcCode.NOT_FOUND);
+          this.countError(grpc.status.NOT_FOUND);
           cb({ code: grpc.status.NOT_FOUND, details: 'not found' });
         } else if (value.length + RESPONSE_MARGIN > this.maxMessageBytes) {
-          this.countError(GrpcCode.RESOURCE_EXHAUSTED);
+          this.countError(grpc.status.RESOURCE_EXHAUSTED);
           cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `value of ${value.length} bytes exceeds the message limit` });
         } else {
           cb(null, { value });
@@ -345,21 +290,14 @@ export class PeerServer {
   }
 
   private countError(code: number): void {
-    const name = STATUS_NAMES[code] ?? String(code);
+    const name = statusName(code);
     this.counters.errors[name] = (this.counters.errors[name] ?? 0) + 1;
   }
 
   private fail<T>(cb: Callback<T>, err: unknown): void {
-    const md = new grpc.Metadata();
-    if (err instanceof ArenaCacheError) {
-      md.set(ERROR_KIND_KEY, err.kind);
-      this.countError(err.grpcCode);
-      cb({ code: err.grpcCode, details: err.message, metadata: md });
-      return;
-    }
-    this.countError(GrpcCode.INTERNAL);
-    const message = err instanceof Error ? err.message : String(err);
-    cb({ code: grpc.status.INTERNAL, details: `internal error: ${message}`, metadata: md });
+    const status = serviceErrorOf(err);
+    this.countError(status.code);
+    cb(status);
   }
 }
 
@@ -379,8 +317,6 @@ function foundItem(value: Uint8Array | undefined): GetManyItem {
 }
 
 function errorItem(err: unknown): GetManyItem {
-  if (err instanceof ArenaCacheError) {
-    return { status: 'ERROR', code: err.grpcCode, kind: err.kind, message: err.message };
-  }
-  return { status: 'ERROR', code: GrpcCode.INTERNAL, kind: '', message: err instanceof Error ? err.message : String(err) };
+  const s = statusOf(err);
+  return { status: 'ERROR', code: s.code, kind: s.kind ?? '', message: err instanceof Error ? err.message : String(err) };
 }

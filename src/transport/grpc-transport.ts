@@ -1,0 +1,104 @@
+/**
+ * The gRPC transport between nodes (implements the cluster's PeerTransport): one server per node
+ * (the arenacache.v1.Peer service + grpc.health.v1) and one persistent channel per peer.
+ *
+ *     const cluster = new Cluster({ self, transport: grpcTransport({ host: '0.0.0.0', port: 7070, tls }), membership });
+ */
+import * as grpc from '@grpc/grpc-js';
+import { formatHostPort, type NodeInfo } from '../cluster/membership.js';
+import type { PeerClientHooks, PeerHandler, PeerTransport, ServerStats, TransportLimits } from '../cluster/peer.js';
+import type { BatcherOptions } from './batcher.js';
+import { GrpcPeerClient } from './peer-client.js';
+import { PeerServer } from './peer-server.js';
+import { channelCredentials, serverCredentials, tlsChannelOptions, type TlsConfig } from './tls.js';
+
+/** Room for everything in a message besides the value. */
+export const MESSAGE_OVERHEAD_BYTES = 64 << 10;
+
+export const GRPC_TRANSPORT_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  shutdownGraceMs: 2000,
+} as const;
+
+export interface GrpcTransportOptions {
+  /** Interface to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port to bind; 0 = ephemeral (the bound port is in the address listen() resolves with). Default 0. */
+  port?: number;
+  /** Host peers should dial, when it differs from `host` (e.g. binding 0.0.0.0). Default `host`. */
+  advertiseHost?: string;
+  /** TLS / mutual TLS for peer traffic (server and clients). */
+  tls?: TlsConfig;
+  /** Largest gRPC message. Default the cluster's maxValueBytes + 64 KiB. */
+  maxMessageBytes?: number;
+  /** Coalescing of fetches and invalidations per peer. Default window: one setImmediate turn. */
+  batch?: BatcherOptions;
+  /** Extra options for every peer channel. */
+  channelOptions?: grpc.ChannelOptions;
+  /** Extra grpc.Server options. */
+  serverOptions?: grpc.ServerOptions;
+  /** Grace period (ms) for in-flight calls at close. Default 2000. */
+  shutdownGraceMs?: number;
+}
+
+export class GrpcTransport implements PeerTransport {
+  private server: PeerServer | undefined;
+  private credentials: grpc.ChannelCredentials | undefined;
+  private maxMessageBytes = 0;
+  private serving = false;
+
+  constructor(readonly options: GrpcTransportOptions = {}) {}
+
+  async listen(handler: PeerHandler, limits: TransportLimits): Promise<string> {
+    if (this.server) throw new Error('grpc transport: listen() called twice');
+    const o = this.options;
+    this.maxMessageBytes = o.maxMessageBytes ?? limits.maxValueBytes + MESSAGE_OVERHEAD_BYTES;
+    // Read the TLS material now: a missing file fails the start, not the first call.
+    const serverCreds = serverCredentials(o.tls);
+    this.credentials = channelCredentials(o.tls);
+    this.server = new PeerServer(handler, {
+      maxMessageBytes: this.maxMessageBytes,
+      ...(o.serverOptions ? { serverOptions: o.serverOptions } : {}),
+    });
+    this.server.setServing(this.serving);
+    const host = o.host ?? GRPC_TRANSPORT_DEFAULTS.host;
+    const port = await this.server.listen(formatHostPort(host, o.port ?? GRPC_TRANSPORT_DEFAULTS.port), serverCreds);
+    return formatHostPort(o.advertiseHost ?? host, port);
+  }
+
+  connect(node: NodeInfo, hooks?: PeerClientHooks): GrpcPeerClient {
+    if (!this.server) throw new Error('grpc transport: connect() before listen()');
+    return new GrpcPeerClient(node, {
+      ...(this.credentials ? { credentials: this.credentials } : {}),
+      maxMessageBytes: this.maxMessageBytes,
+      channelOptions: { ...tlsChannelOptions(this.options.tls), ...this.options.channelOptions },
+      ...(this.options.batch ? { batch: this.options.batch } : {}),
+      ...(hooks ? { hooks } : {}),
+    });
+  }
+
+  setServing(serving: boolean): void {
+    this.serving = serving;
+    this.server?.setServing(serving);
+  }
+
+  stats(): ServerStats {
+    return this.server?.stats() ?? emptyStats();
+  }
+
+  async close(): Promise<void> {
+    this.serving = false;
+    await this.server?.close(this.options.shutdownGraceMs ?? GRPC_TRANSPORT_DEFAULTS.shutdownGraceMs);
+  }
+}
+
+/** A gRPC transport for `new Cluster({ transport })`. */
+export function grpcTransport(options: GrpcTransportOptions = {}): GrpcTransport {
+  return new GrpcTransport(options);
+}
+
+function emptyStats(): ServerStats {
+  const m = () => ({ calls: 0, keys: 0 });
+  return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), errors: {} };
+}
