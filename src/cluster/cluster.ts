@@ -9,16 +9,18 @@
 import { EventEmitter } from 'node:events';
 import { ArenaCache } from '../core/index.js';
 import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
-import { DEFAULT_MAX_VALUE_BYTES } from './defaults.js';
-import { ClosedError, GroupError } from './errors.js';
+import { CLUSTER_DEFAULTS, DEFAULT_MAX_VALUE_BYTES } from './defaults.js';
+import { ClosedError, GroupError, InvalidArgumentError } from './errors.js';
 import { Group, type GroupHost } from './group.js';
 import { ringHash } from './hash.js';
 import { StaticMembership, type Membership, type NodeInfo } from './membership.js';
 import { LocalOnlyTransport } from './local-transport.js';
-import type { PeerClient, PeerClientStats, PeerTransport, ServedGroup, ServerStats } from './peer.js';
+import { Ownership } from './ownership.js';
+import type { PeerClientStats, PeerTransport, ServedGroup, ServerStats } from './peer.js';
+import { GuardedPeer, type BreakerState, type PeerGuardOptions } from './peer-guard.js';
 import { DEFAULT_REPLICAS, Ring } from './ring.js';
 import type { CacheFactory, GroupOptions, GroupStats } from './types.js';
-import { checkGroupName, checkKey, checkNodeId } from './validate.js';
+import { checkGroupName, checkKey, checkNodeId, checkPositiveMs } from './validate.js';
 
 export interface ClusterOptions {
   /**
@@ -42,12 +44,36 @@ export interface ClusterOptions {
   maxValueBytes?: number;
   /** Creates the groups' caches. Default `ArenaCache.create`. */
   cacheFactory?: CacheFactory;
+  /**
+   * Longest a get waits for the key's owner before loading the key itself (ms); groups may set
+   * their own. Default 1000.
+   */
+  ownerTimeout?: number;
+  /** A peer that missed this many calls in a row is suspect (its keys are loaded locally). Default 3. */
+  breakerFailures?: number;
+  /** How long a suspect peer is left alone before one probe call (ms). Default 1000. */
+  breakerHalfOpenMs?: number;
+  /**
+   * For this long (ms) after a membership change, a node that gained keys asks their previous
+   * owner for its copy on a miss (so writes survive joins and rejoins), and a node that lost keys
+   * hands its copies over. 0 disables handoff. Default 60000.
+   */
+  handoffWindowMs?: number;
 }
+
+/** Defaults of the breaker options (the one place they are written). */
+export const BREAKER_DEFAULTS: PeerGuardOptions = { failures: 3, halfOpenAfterMs: 1000 };
 
 export interface PeerStats {
   id: string;
   grpcAddress: string;
+  /** Connection state (transport-defined). */
   state: string;
+  /** `open`/`half-open`: the peer is suspect (missed its recent deadlines); its keys are loaded locally. */
+  breaker: BreakerState;
+  suspectSince: number | null;
+  /** How often the breaker opened. */
+  timesSuspect: number;
   /** The transport's call counters for this peer. */
   calls: PeerClientStats;
 }
@@ -63,7 +89,10 @@ export interface ClusterStats {
 
 /**
  * Events: 'membership' (members: NodeInfo[]) after the ring was rebuilt; 'peer-added' and
- * 'peer-removed' (node: NodeInfo) when a peer channel is opened or closed.
+ * 'peer-removed' (node: NodeInfo) when a peer channel is opened or closed; 'peer-suspect' and
+ * 'peer-recovered' (node: NodeInfo) when a peer's breaker opens / closes; 'rejoined' when the
+ * membership reported that the other nodes had dropped this one (everything it owned is then
+ * treated as newly gained).
  */
 export class Cluster extends EventEmitter {
   private selfInfo: NodeInfo;
@@ -73,7 +102,16 @@ export class Cluster extends EventEmitter {
   private readonly cacheFactory: CacheFactory;
   private readonly transport: PeerTransport;
   private readonly groupMap = new Map<string, Group>();
-  private readonly peerMap = new Map<string, PeerClient>();
+  private readonly peerMap = new Map<string, GuardedPeer>();
+  private readonly breaker: PeerGuardOptions;
+  private readonly ownerTimeout: number;
+  private readonly handoffWindowMs: number;
+  private readonly ownership: Ownership;
+  /** Peers whose last failed invalidation was at (ms): they may hold old copies. */
+  private readonly invalidationFailures = new Map<string, number>();
+  /** Peers that said they hold nothing to hand over, at (ms). */
+  private readonly emptyHandoffs = new Map<string, number>();
+  private unsubscribeRejoin: (() => void) | undefined;
   private currentRing: Ring;
   private membership: Membership | undefined;
   /** The membership (factory) start() is waiting for, so close() can close what it creates. */
@@ -98,7 +136,20 @@ export class Cluster extends EventEmitter {
       ...options.self,
       grpcAddress: options.self.grpcAddress ?? '',
     });
+    this.ownerTimeout = options.ownerTimeout ?? CLUSTER_DEFAULTS.ownerTimeout;
+    this.handoffWindowMs = options.handoffWindowMs ?? CLUSTER_DEFAULTS.handoffWindowMs;
+    this.breaker = {
+      failures: options.breakerFailures ?? BREAKER_DEFAULTS.failures,
+      halfOpenAfterMs: options.breakerHalfOpenMs ?? BREAKER_DEFAULTS.halfOpenAfterMs,
+    };
+    checkPositiveMs(this.ownerTimeout, 'ownerTimeout');
+    checkPositiveMs(this.breaker.halfOpenAfterMs, 'breakerHalfOpenMs');
+    checkPositiveMs(this.breaker.failures, 'breakerFailures');
+    if (!Number.isInteger(this.handoffWindowMs) || this.handoffWindowMs < 0) {
+      throw new InvalidArgumentError(`handoffWindowMs must be a non-negative integer, got ${String(this.handoffWindowMs)}`);
+    }
     this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
+    this.ownership = new Ownership(this.selfInfo.id, this.currentRing);
     const cluster = this;
     this.host = {
       route: (hash) => this.route(hash),
@@ -106,6 +157,12 @@ export class Cluster extends EventEmitter {
       get closed() {
         return cluster.isClosed;
       },
+      ownership: this.ownership,
+      handoffSource: (hash) => this.handoffSource(hash),
+      invalidationFailed: (peerId) => this.invalidationFailures.set(peerId, Date.now()),
+      holdsNothing: (peerId) => this.emptyHandoffs.set(peerId, Date.now()),
+      handoffWindowMs: this.handoffWindowMs,
+      ownerTimeout: this.ownerTimeout,
     };
   }
 
@@ -116,7 +173,7 @@ export class Cluster extends EventEmitter {
     if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
     this.listening ??= (async () => {
       const address = await this.transport.listen(
-        { group: (name) => this.servedGroup(name) },
+        { group: (name) => this.servedGroup(name), mayHandOver: (keys) => this.mayHandOver(keys) },
         { maxValueBytes: this.maxValueBytes },
       );
       if (!this.options.self.grpcAddress) {
@@ -148,12 +205,16 @@ export class Cluster extends EventEmitter {
       }
       this.membership = membership;
       this.unsubscribe = membership.onChange((members) => this.applyMembership(members));
+      this.unsubscribeRejoin = membership.onRejoin?.(() => this.rejoin());
       await membership.start();
       if (this.isClosed) {
         await membership.close(); // idempotent; close() may have called it before start() finished
         throw new ClosedError('cluster closed during start');
       }
       this.applyMembership(membership.members());
+      // A node that starts owns nothing it could vouch for: everything it owns is gained now, from
+      // whoever owns it without this node (who may hand over what was written there).
+      this.rejoin();
       this.transport.setServing(true);
     })();
     return this.starting;
@@ -168,6 +229,7 @@ export class Cluster extends EventEmitter {
       this.isClosed = true;
       this.transport.setServing(false);
       this.unsubscribe?.();
+      this.unsubscribeRejoin?.();
       await this.listening?.catch(() => {}); // never shut the server down in the middle of a bind
       // A membership still being created by start() is closed here too (start() never starts it).
       const membership = this.membership ?? (await this.creatingMembership?.catch(() => undefined));
@@ -256,8 +318,8 @@ export class Cluster extends EventEmitter {
     return this.owner(key).id === this.selfInfo.id;
   }
 
-  /** Clients of the other members (read-only view). */
-  peers(): PeerClient[] {
+  /** The other members, as this node calls them (read-only view). */
+  peers(): GuardedPeer[] {
     return [...this.peerMap.values()];
   }
 
@@ -270,8 +332,8 @@ export class Cluster extends EventEmitter {
       peers: [...this.peerMap.values()].map((p) => ({
         id: p.id,
         grpcAddress: p.peer.grpcAddress,
-        state: p.state(),
-        calls: p.stats(),
+        state: p.client.state(),
+        ...p.stats(),
       })),
       groups: [...this.groupMap.values()].map((g) => g.stats()),
     };
@@ -279,11 +341,54 @@ export class Cluster extends EventEmitter {
 
   // ================================================================= internals
 
-  private route(hash: number): PeerClient | null {
+  private route(hash: number): GuardedPeer | null {
     const owner = this.currentRing.ownerOfHash(hash);
     if (owner === undefined || owner.id === this.selfInfo.id) return null;
     // A member without a client (should not happen) is treated as unreachable: load locally.
     return this.peerMap.get(owner.id) ?? null;
+  }
+
+  /**
+   * For a key this node gained within the handoff window: the member that owned it before, if it
+   * is still a member, is not suspect, and took every invalidation this node sent it since the
+   * gain (else it may hold an older copy than the one written here).
+   */
+  private handoffSource(hash: number): GuardedPeer | null {
+    if (this.handoffWindowMs === 0) return null;
+    const gain = this.ownership.gained(hash, Date.now(), this.handoffWindowMs);
+    if (gain === undefined) return null;
+    const prev = gain.prev.ownerOfHash(hash);
+    if (prev === undefined || prev.id === this.selfInfo.id) return null;
+    const peer = this.peerMap.get(prev.id);
+    if (peer === undefined || peer.suspect) return null;
+    const failedAt = this.invalidationFailures.get(prev.id);
+    if (failedAt !== undefined && failedAt >= gain.at) return null;
+    const emptyAt = this.emptyHandoffs.get(prev.id);
+    if (emptyAt !== undefined && emptyAt >= gain.at) return null;
+    return peer;
+  }
+
+  /**
+   * Whether this node may hold copies to hand over: it owns some of `keys` (its ring has not moved
+   * on yet), or it gave up keys recently and holds entries. After giving keys up it stores none
+   * for them, so an empty cache then means nothing to hand over, ever, for those keys.
+   */
+  private mayHandOver(keys: readonly string[]): boolean {
+    if (keys.some((k) => this.ownership.ownedSince(ringHash(k)) >= 0)) return true;
+    if (!this.ownership.hasLost(Date.now(), this.handoffWindowMs)) return false;
+    for (const g of this.groupMap.values()) if (g.stats().main.entries > 0) return true;
+    return false;
+  }
+
+  /** The other nodes had dropped this one (or it is starting): trust nothing held as owner before. */
+  private rejoin(): void {
+    if (this.isClosed) return;
+    const without = new Ring(
+      this.currentRing.nodes.filter((n) => n.id !== this.selfInfo.id),
+      { replicas: this.replicas },
+    );
+    this.ownership.rejoin(this.currentRing, without, Date.now());
+    this.emit('rejoined');
   }
 
   private servedGroup(name: string): ServedGroup | undefined {
@@ -297,6 +402,7 @@ export class Cluster extends EventEmitter {
     if (this.isClosed) return;
     const list = members.length > 0 ? members : [this.selfInfo];
     const ring = new Ring(list, { replicas: this.replicas });
+    const previous = this.currentRing;
     const wanted = new Map<string, NodeInfo>();
     for (const n of ring.nodes) if (n.id !== this.selfInfo.id) wanted.set(n.id, n);
 
@@ -313,10 +419,16 @@ export class Cluster extends EventEmitter {
       const client = this.transport.connect(n, {
         onBatch: (group, size) => this.groupMap.get(group)?.recordBatch(size),
       });
-      this.peerMap.set(id, client);
+      const guarded = new GuardedPeer(client, this.breaker, (state, p) => {
+        if (this.peerMap.get(p.id) === p) this.emit(state === 'open' ? 'peer-suspect' : 'peer-recovered', p.peer);
+      });
+      this.peerMap.set(id, guarded);
       this.emit('peer-added', n);
     }
     this.currentRing = ring;
+    const now = Date.now();
+    this.ownership.update(previous, ring, now, this.handoffWindowMs);
+    for (const g of this.groupMap.values()) g.ringChanged(ring, this.selfInfo.id, now, CLUSTER_DEFAULTS.recentWritesMs);
     this.emit('membership', ring.nodes);
   }
 }

@@ -17,8 +17,28 @@ export const GROUP_DEFAULTS = {
   hotAfter: 2,
   /** Upper bound of the default hot-cache TTL (ms): min(ttl, this), or this when ttl is 0. */
   hotTtlCap: 60_000,
+  /** TTL (ms) of fallback loads and of loads served for keys this node does not own (capped by hotTtl). */
+  fallbackTtl: 2000,
   /** Loader deadline (ms). */
   loadTimeout: 5000,
   /** Longest key in UTF-8 bytes. */
   maxKeyBytes: 1024,
+} as const;
+
+export const CLUSTER_DEFAULTS = {
+  /** Longest a get waits for the owner before loading locally (ms). */
+  ownerTimeout: 1000,
+  /**
+   * For this long (ms) after gaining keys, an owner that misses asks the key's previous owner for
+   * its copy before loading from the origin, and a node that lost keys keeps handing its copies over.
+   */
+  handoffWindowMs: 60_000,
+  /**
+   * Writes this node applied as owner in the last this-many ms are invalidated on every node when
+   * a ring change gives their key to another node (a write racing the change must not be undone
+   * by the new owner's older copy).
+   */
+  recentWritesMs: 10_000,
+  /** ...at most this many keys per group (the oldest are forgotten first). */
+  recentWritesMax: 65_536,
 } as const;

@@ -25,6 +25,12 @@ export interface PeerClient {
   readonly id: string;
   /** One key from its owner (the transport may coalesce concurrent fetches into one call). */
   fetch(group: string, key: string, timeoutMs: number): Promise<FetchResult>;
+  /**
+   * Handoff: the peer's copy of a key it owned until a recent ring change gave the key to this node
+   * (undefined: it holds none; null: it holds nothing to hand over for any key). Cache only, never
+   * loads (the transport may coalesce these too).
+   */
+  handoff(group: string, key: string, timeoutMs: number): Promise<FetchResult | null>;
   /** Store a value on the owner (which then invalidates every other node). */
   set(group: string, key: string, value: Uint8Array, ttl: number | undefined, timeoutMs: number): Promise<void>;
   /** Delete keys on their owner; resolves with how many existed there. */
@@ -65,12 +71,19 @@ export interface ServedGroup {
   serveRemove(keys: string[]): Promise<number>;
   /** Drop the keys from this node's caches. */
   serveInvalidate(keys: string[]): void;
+  /** This node's copy of a key it gave up to the asking node (handoff); undefined: none. Never loads. */
+  serveHandoff?(key: string): Uint8Array | undefined;
 }
 
 /** The cluster as the transport's server sees it. */
 export interface PeerHandler {
   /** The group, or undefined when this node has none of that name. May throw ClosedError. */
   group(name: string): ServedGroup | undefined;
+  /**
+   * Whether this node gave up keys recently or owns any of `keys` — if not, it has nothing to
+   * hand over to anyone. Optional (a transport without it never says "nothing").
+   */
+  mayHandOver?(keys: readonly string[]): boolean;
 }
 
 /** Limits the cluster imposes on every transport message. */
@@ -97,6 +110,7 @@ export interface ServerStats {
   set: MethodCounters;
   remove: MethodCounters;
   invalidate: MethodCounters;
+  handoff: MethodCounters;
   /** Failed calls by status name (transport-defined; NOT_FOUND included). */
   errors: Record<string, number>;
 }

@@ -51,3 +51,10 @@ export function checkHotCacheFraction(fraction: unknown): asserts fraction is nu
     throw new InvalidArgumentError(`hotCacheFraction must be a number in 0..${GROUP_DEFAULTS.maxHotCacheFraction}, got ${String(fraction)}`);
   }
 }
+
+/** A duration or count option that must be a positive integer (timer-safe). */
+export function checkPositiveMs(v: unknown, what: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 2 ** 31 - 1) {
+    throw new InvalidArgumentError(`${what} must be a positive integer (ms or count), got ${String(v)}`);
+  }
+}

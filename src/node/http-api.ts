@@ -19,6 +19,7 @@ import {
   GroupError,
   InvalidArgumentError,
   LoaderError,
+  NotOwnerError,
   PeerUnavailableError,
 } from '../cluster/errors.js';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
@@ -389,6 +390,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof DeadlineError) return new HttpError(504, 'origin_timeout', err.message);
   if (err instanceof LoaderError) return new HttpError(502, 'origin_error', err.message);
   if (err instanceof PeerUnavailableError) return new HttpError(503, 'peer_unavailable', err.message);
+  if (err instanceof NotOwnerError) return new HttpError(503, 'ring_disagreement', err.message);
   if (err instanceof ClosedError) return new HttpError(503, 'not_ready', err.message);
   return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
 }

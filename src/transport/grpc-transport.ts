@@ -19,6 +19,14 @@ export const GRPC_TRANSPORT_DEFAULTS = {
   host: '127.0.0.1',
   port: 0,
   shutdownGraceMs: 2000,
+  /**
+   * HTTP/2 keepalive: every channel pings its peer this often (ms), also while idle, and drops the
+   * connection when a ping is not answered within `keepaliveTimeoutMs` — a peer that accepts
+   * connections but does not answer (paused, hung) fails its calls within about a second instead
+   * of at their deadlines, and the channel reconnects.
+   */
+  keepaliveMs: 1000,
+  keepaliveTimeoutMs: 1000,
 } as const;
 
 export interface GrpcTransportOptions {
@@ -40,6 +48,10 @@ export interface GrpcTransportOptions {
   serverOptions?: grpc.ServerOptions;
   /** Grace period (ms) for in-flight calls at close. Default 2000. */
   shutdownGraceMs?: number;
+  /** HTTP/2 keepalive ping interval of peer channels (ms). Default 1000. */
+  keepaliveMs?: number;
+  /** A ping not answered within this (ms) drops the connection. Default 1000. */
+  keepaliveTimeoutMs?: number;
 }
 
 export class GrpcTransport implements PeerTransport {
@@ -72,7 +84,13 @@ export class GrpcTransport implements PeerTransport {
     return new GrpcPeerClient(node, {
       ...(this.credentials ? { credentials: this.credentials } : {}),
       maxMessageBytes: this.maxMessageBytes,
-      channelOptions: { ...tlsChannelOptions(this.options.tls), ...this.options.channelOptions },
+      channelOptions: {
+        'grpc.keepalive_time_ms': this.options.keepaliveMs ?? GRPC_TRANSPORT_DEFAULTS.keepaliveMs,
+        'grpc.keepalive_timeout_ms': this.options.keepaliveTimeoutMs ?? GRPC_TRANSPORT_DEFAULTS.keepaliveTimeoutMs,
+        'grpc.keepalive_permit_without_calls': 1,
+        ...tlsChannelOptions(this.options.tls),
+        ...this.options.channelOptions,
+      },
       ...(this.options.batch ? { batch: this.options.batch } : {}),
       ...(hooks ? { hooks } : {}),
     });
@@ -100,5 +118,5 @@ export function grpcTransport(options: GrpcTransportOptions = {}): GrpcTransport
 
 function emptyStats(): ServerStats {
   const m = () => ({ calls: 0, keys: 0 });
-  return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), errors: {} };
+  return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), handoff: m(), errors: {} };
 }

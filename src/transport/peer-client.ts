@@ -14,6 +14,7 @@ import {
   type GetManyItem,
   type GetManyResponse,
   type GetResponse,
+  type HandoffResponse,
   type PeerMethods,
   type RemoveResponse,
 } from './proto.js';
@@ -36,6 +37,7 @@ export interface GrpcPeerClientStats extends PeerClientStats {
   set: number;
   remove: number;
   invalidate: number;
+  handoff: number;
   /** Calls that failed with anything but NOT_FOUND. */
   errors: number;
   /** Keys sent through the fetch batcher and the batches they formed. */
@@ -58,12 +60,14 @@ export class GrpcPeerClient implements PeerClient {
   private readonly methods: PeerMethods;
   private readonly fetcher: KeyBatcher<FetchResult>;
   private readonly invalidator: KeyBatcher<void>;
+  private readonly handoffs: KeyBatcher<FetchResult | null>;
   private readonly counters: GrpcPeerClientStats = {
     get: 0,
     getMany: 0,
     set: 0,
     remove: 0,
     invalidate: 0,
+    handoff: 0,
     errors: 0,
     fetchedKeys: 0,
     fetchBatches: 0,
@@ -85,6 +89,7 @@ export class GrpcPeerClient implements PeerClient {
     this.client.getChannel().getConnectivityState(true);
     this.fetcher = new KeyBatcher<FetchResult>(this.sendFetchBatch, options.batch);
     this.invalidator = new KeyBatcher<void>(this.sendInvalidateBatch, options.batch);
+    this.handoffs = new KeyBatcher<FetchResult | null>(this.sendHandoffBatch, options.batch);
   }
 
   get id(): string {
@@ -110,6 +115,12 @@ export class GrpcPeerClient implements PeerClient {
   invalidate(group: string, key: string, timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     return this.invalidator.enqueue(group, key, timeoutMs);
+  }
+
+  /** The peer's copy of a key it gave up to this node, coalesced with concurrent handoffs. */
+  handoff(group: string, key: string, timeoutMs: number): Promise<FetchResult | null> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.handoffs.enqueue(group, key, timeoutMs);
   }
 
   /** One Get call (not batched). */
@@ -218,6 +229,7 @@ export class GrpcPeerClient implements PeerClient {
     if (this.closed) return;
     this.fetcher.flush();
     this.invalidator.flush();
+    this.handoffs.flush();
     this.closed = true;
     this.client.close();
   }
@@ -240,6 +252,22 @@ export class GrpcPeerClient implements PeerClient {
       }
     }
     return this.getMany(group, keys, timeoutMs);
+  };
+
+  private readonly sendHandoffBatch = async (group: string, keys: string[], timeoutMs: number): Promise<Array<FetchResult | null>> => {
+    this.counters.handoff++;
+    let res: HandoffResponse;
+    try {
+      res = await this.unary<HandoffResponse>('Handoff', { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) }, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    if (res.holdsNothing) return keys.map(() => null);
+    // Anything but FOUND (an older node without Handoff answers UNIMPLEMENTED, caught above): none.
+    return keys.map((_, i) => {
+      const it = res.items[i];
+      return it?.status === 'FOUND' ? (it.value ?? new Uint8Array(0)) : undefined;
+    });
   };
 
   private readonly sendInvalidateBatch = async (group: string, keys: string[], timeoutMs: number): Promise<void[]> => {

@@ -21,6 +21,7 @@ import {
   type GetManyResponse,
   type GetRequest,
   type GetResponse,
+  type HandoffResponse,
   type InvalidateRequest,
   type InvalidateResponse,
   type RemoveRequest,
@@ -56,6 +57,7 @@ export class PeerServer {
     set: { calls: 0, keys: 0 },
     remove: { calls: 0, keys: 0 },
     invalidate: { calls: 0, keys: 0 },
+    handoff: { calls: 0, keys: 0 },
     errors: {},
   };
   private boundPort = -1;
@@ -84,6 +86,8 @@ export class PeerServer {
         this.onRemove(call.request, cb),
       Invalidate: (call: grpc.ServerUnaryCall<InvalidateRequest, InvalidateResponse>, cb: Callback<InvalidateResponse>) =>
         this.onInvalidate(call.request, cb),
+      Handoff: (call: grpc.ServerUnaryCall<GetManyRequest, HandoffResponse>, cb: Callback<HandoffResponse>) =>
+        this.onHandoff(call.request, cb),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
@@ -119,6 +123,7 @@ export class PeerServer {
       set: { ...c.set },
       remove: { ...c.remove },
       invalidate: { ...c.invalidate },
+      handoff: { ...c.handoff },
       errors: { ...c.errors },
     };
   }
@@ -263,6 +268,29 @@ export class PeerServer {
       return this.fail(cb, err);
     }
     cb(null, {});
+  }
+
+  private onHandoff(req: GetManyRequest, cb: Callback<HandoffResponse>): void {
+    this.counters.handoff.calls++;
+    let keys: string[];
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      keys = this.decodeKeys(req.keys, group);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.counters.handoff.keys += keys.length;
+    let budget = this.maxMessageBytes - RESPONSE_MARGIN;
+    const items = keys.map((key): GetManyItem => {
+      const value = group.serveHandoff?.(key);
+      if (value === undefined) return NOT_FOUND_ITEM;
+      if (value.length + ITEM_OVERHEAD > budget) return NOT_FOUND_ITEM; // the new owner reloads it
+      budget -= value.length + ITEM_OVERHEAD;
+      return { status: 'FOUND', value };
+    });
+    const holdsNothing = this.handler.mayHandOver?.(keys) === false;
+    cb(null, { items, holdsNothing });
   }
 
   // ---------------------------------------------------------------- helpers

@@ -65,6 +65,8 @@ function failureOf(code: number): PeerFailure {
       return 'timeout';
     case grpc.status.UNAUTHENTICATED:
       return 'unauthenticated';
+    case grpc.status.UNIMPLEMENTED: // an older node without this method: it answered
+      return 'protocol';
     default:
       return 'unreachable';
   }

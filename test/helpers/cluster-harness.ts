@@ -45,6 +45,10 @@ export class ClusterHarness {
     const { grpc: extraGrpc, batch: extraBatch, ...extra } = perNode?.(index) ?? {};
     const batch = extraBatch ?? restBatch;
     const cluster = new Cluster({
+      // Nodes in one process share one event loop: a long turn (loading thousands of keys on a
+      // busy machine) silences every peer at once, which the 1 s default owner deadline would take
+      // for hung peers. Tests of the owner deadline and the breaker set their own.
+      ownerTimeout: 5000,
       ...rest,
       ...extra,
       transport: grpcTransport({

@@ -153,6 +153,17 @@ export class Registration {
       lease = this.lease = granted;
       leaseId = this.leaseId = String(id);
     }
+    // Coming back (not the first registration): if our record is gone, the others have dropped this
+    // node; say so before the record reappears, so nothing held from before is served to them.
+    let rejoinSignaled = false;
+    if (o.counters.registrations > 0) {
+      const existing = await o.conn.client.get(o.key).options({ deadline: o.conn.deadline() }).string();
+      if (o.signal.aborted) throw new ClosedError('etcd membership closed');
+      if (existing === null) {
+        rejoinSignaled = true;
+        o.onRejoin();
+      }
+    }
     let previous: { key?: unknown } | undefined;
     try {
       previous = await o.conn.client
@@ -182,7 +193,7 @@ export class Registration {
       { key: o.key, leaseId, ttl: o.ttlSeconds, reRegistrations: o.counters.reRegistrations, rejoin: again && rejoin },
       again ? 're-registered in etcd' : 'registered in etcd',
     );
-    if (rejoin) o.onRejoin();
+    if (rejoin && !rejoinSignaled) o.onRejoin();
     o.emit({ type: 'registered', leaseId, reRegistration: again, rejoin: again && rejoin });
     o.onRegistered();
   }
