@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { ArenaCache } from '../core/index.js';
 import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
-import { CLUSTER_DEFAULTS, DEFAULT_MAX_VALUE_BYTES } from './defaults.js';
+import { BREAKER_DEFAULTS, CLUSTER_DEFAULTS, DEFAULT_MAX_VALUE_BYTES } from './defaults.js';
 import { ClosedError, GroupError, InvalidArgumentError } from './errors.js';
 import { Group, type GroupHost } from './group.js';
 import { ringHash } from './hash.js';
@@ -61,8 +61,6 @@ export interface ClusterOptions {
   handoffWindowMs?: number;
 }
 
-/** Defaults of the breaker options (the one place they are written). */
-export const BREAKER_DEFAULTS: PeerGuardOptions = { failures: 3, halfOpenAfterMs: 1000 };
 
 export interface PeerStats {
   id: string;

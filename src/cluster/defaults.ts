@@ -42,3 +42,11 @@ export const CLUSTER_DEFAULTS = {
   /** ...at most this many keys per group (the oldest are forgotten first). */
   recentWritesMax: 65_536,
 } as const;
+
+/** The per-peer breaker (peer-guard.ts). */
+export const BREAKER_DEFAULTS = {
+  /** Calls a peer misses in a row before it is suspect. */
+  failures: 3,
+  /** How long a suspect peer is left alone before one probe call (ms). */
+  halfOpenAfterMs: 1000,
+} as const;

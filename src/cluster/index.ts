@@ -30,7 +30,9 @@ export {
   GROUP_NAME_RE,
   MAX_GROUP_NAME_LENGTH,
 } from './validate.js';
-export { DEFAULT_MAX_VALUE_BYTES, GROUP_DEFAULTS } from './defaults.js';
+export { DEFAULT_MAX_VALUE_BYTES, GROUP_DEFAULTS, CLUSTER_DEFAULTS, BREAKER_DEFAULTS } from './defaults.js';
+export { GuardedPeer } from './peer-guard.js';
+export type { BreakerState, PeerGuardOptions } from './peer-guard.js';
 export type {
   PeerTransport,
   PeerClient,

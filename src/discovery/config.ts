@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { NodeInfo } from '../cluster/membership.js';
 import { EtcdMembership } from './etcd/membership.js';
-import type { EtcdMembershipOptions, MembershipLogger } from './etcd/types.js';
+import type { EtcdMembershipOptions, MembershipLogger } from './etcd/options.js';
 
 /** The `etcd` section of a node's config (YAML/flags). File paths are read at start. */
 export interface EtcdDiscoveryConfig {

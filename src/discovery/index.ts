@@ -1,6 +1,7 @@
 export { EtcdMembership } from './etcd/membership.js';
 export {
   ETCD_DEFAULTS,
+  checkLeaseTtl,
   type EtcdMembershipOptions,
   type EtcdTlsOptions,
   type EtcdMembershipStats,
@@ -9,8 +10,7 @@ export {
   type MembershipEvent,
   type MembershipEventListener,
   type MembershipLogger,
-} from './etcd/types.js';
-export { checkLeaseTtl } from './etcd/lease.js';
+} from './etcd/options.js';
 export {
   startEtcdMembership,
   etcdMembershipOptions,

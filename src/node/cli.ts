@@ -3,10 +3,13 @@
  * The `arenacache` command: `serve` runs a node (what `npm start` runs); get/set/del/stats/members
  * talk to a running node over its HTTP API.
  */
+// First: SIGTERM/SIGINT handlers, before anything else loads (see early-signals.ts); the rest of
+// the program is imported after them.
+import { onShutdownSignal, pendingSignals } from './early-signals.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
-import { ConfigError, envName, loadConfig, redactedConfig, SERVE_FLAGS } from './config.js';
+const { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } = await import('./client.js');
+const { ConfigError, envName, loadConfig, redactedConfig, SERVE_FLAGS } = await import('./config.js');
 
 function version(): string {
   try {
@@ -101,8 +104,15 @@ async function serve(argv: string[]): Promise<number> {
   }
 
   // Loaded here so that client commands do not pay for gRPC, etcd and prom-client.
-  const [{ createLogger }, { NodeServer }] = await Promise.all([import('./logger.js'), import('./server.js')]);
+  const { createLogger } = await import('./logger.js');
   const logger = createLogger(config.logLevel, { name: 'arenacache' });
+  logger.info({ pid: process.pid, version: version() }, 'starting');
+  const { NodeServer } = await import('./server.js');
+  if (pendingSignals().length > 0) {
+    // Stopped while loading: nothing was bound or registered yet.
+    logger.info({ signal: pendingSignals()[0] }, 'signal received before the node started: stopped');
+    return EXIT_OK;
+  }
   let node: InstanceType<typeof NodeServer>;
   try {
     node = new NodeServer({ config, logger, version: version() });
@@ -132,8 +142,7 @@ async function serve(argv: string[]): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  onShutdownSignal(onSignal);
   process.on('uncaughtException', (err) => {
     logger.fatal({ err: err.stack ?? String(err) }, 'uncaught exception');
     process.exit(1);

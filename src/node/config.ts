@@ -10,9 +10,16 @@ import { parse as parseYaml } from 'yaml';
 import { formatHostPort } from '../cluster/membership.js';
 import { checkHotCacheFraction, checkNodeId, GROUP_NAME_RE } from '../cluster/validate.js';
 import type { EtcdDiscoveryConfig } from '../discovery/config.js';
-import { checkLeaseTtl } from '../discovery/etcd/lease.js';
-import { ETCD_DEFAULTS } from '../discovery/etcd/types.js';
+import { checkLeaseTtl, ETCD_DEFAULTS } from '../discovery/etcd/options.js';
 import type { TlsConfig } from '../transport/tls.js';
+import {
+  CLUSTER_FLAGS,
+  CLUSTER_KEYS,
+  clusterSettings,
+  readToken,
+  redactClusterSettings,
+  type ClusterSettings,
+} from './cluster-options.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -58,7 +65,9 @@ export interface NodeConfig {
   id?: string;
   /** Peer gRPC. `tls`: TLS / mutual TLS between nodes (one certificate per node, server and client). */
   grpc: { host: string; port: number; tls?: TlsConfig };
-  http: { host: string; port: number; authToken?: string };
+  http: { host: string; port: number; authToken?: string; readToken?: string };
+  /** Peer authentication, owner deadline, breaker (issue 13; see cluster-options.ts). */
+  cluster: ClusterSettings;
   /** Host others dial (gRPC and HTTP addresses published in membership). Default: the bind host (hostname if 0.0.0.0/::). */
   advertiseHost?: string;
   /** Static membership: `id=host:port` or `host:port` (id = address). Ignored when etcd is set. */
@@ -140,6 +149,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'shutdown-timeout', kind: 'duration', path: 'shutdownTimeout', default: '10s', placeholder: 'DURATION', help: 'bound on a graceful shutdown (in-flight requests)' },
   { name: 'drain-delay', kind: 'duration', path: 'drainDelay', default: '0', placeholder: 'DURATION', help: 'on shutdown, keep accepting requests this long after readyz turns 503 (for load balancers)' },
   { name: 'log-level', kind: 'level', path: 'logLevel', default: DEFAULTS.logLevel, placeholder: 'LEVEL', help: 'fatal | error | warn | info | debug | trace | silent' },
+  ...CLUSTER_FLAGS,
 ];
 
 export function envName(flag: string): string {
@@ -291,7 +301,7 @@ function setPath(obj: Raw, path: string, value: unknown): void {
   cur[parts[parts.length - 1]!] = value;
 }
 
-const TOP_KEYS = new Set(['id', 'grpc', 'http', 'advertiseHost', 'peers', 'etcd', 'maxValueBytes', 'shutdownTimeout', 'drainDelay', 'logLevel', 'groups', 'defaultGroup']);
+const TOP_KEYS = new Set(['id', 'grpc', 'http', 'advertiseHost', 'peers', 'etcd', 'maxValueBytes', 'shutdownTimeout', 'drainDelay', 'logLevel', 'groups', 'defaultGroup', 'cluster']);
 const TLS_KEYS = new Set(['caFile', 'certFile', 'keyFile', 'mutual', 'serverName']);
 const GROUP_KEYS = new Set(['name', 'maxBytes', 'ttl', 'notFoundTtl', 'loadTimeout', 'maxKeyBytes', 'maxValueBytes', 'hotCacheFraction', 'fallbackToLocalLoad', 'origin']);
 
@@ -356,6 +366,7 @@ export function loadConfig(src: ConfigSources): NodeConfig {
     logLevel: pick('logLevel', 'level', DEFAULTS.logLevel) as string,
     groups: [],
     baseDir,
+    cluster: { insecurePeers: false, ownerTimeout: 0, breakerFailures: 0, breakerHalfOpenMs: 0 }, // set below
   };
   const token = pick('http.authToken', 'string', undefined) as string | undefined;
   if (token !== undefined && token !== '') cfg.http.authToken = token;
@@ -410,6 +421,20 @@ export function loadConfig(src: ConfigSources): NodeConfig {
       ...(tls.serverName ? { serverName: tls.serverName } : {}),
     };
   }
+
+  // Issue 13's cluster options (cluster-options.ts).
+  const fileCluster = file.cluster;
+  if (fileCluster !== undefined && fileCluster !== null) {
+    if (!isObject(fileCluster)) throw new ConfigError('config file cluster: expected an object');
+    for (const k of Object.keys(fileCluster)) {
+      if (!CLUSTER_KEYS.has(k)) throw new ConfigError(`config file cluster: unknown key ${JSON.stringify(k)} (known: ${[...CLUSTER_KEYS].join(', ')})`);
+    }
+  }
+  asConfigError(() => {
+    cfg.cluster = clusterSettings(pick, pickFile, cfg.grpc);
+    const rt = readToken(pick);
+    if (rt !== undefined) cfg.http.readToken = rt;
+  }, 'cluster options');
 
   // etcd: the file's whole section (TLS, auth, timeouts) + endpoints/prefix/service/ttl overrides.
   const fileEtcd = file.etcd;
@@ -600,6 +625,7 @@ export function redactedConfig(cfg: NodeConfig): unknown {
   const copy = JSON.parse(JSON.stringify(cfg)) as Raw;
   const http = copy.http as Raw;
   if (http.authToken !== undefined) http.authToken = '<redacted>';
+  redactClusterSettings(copy as { http?: Record<string, unknown> });
   const etcd = copy.etcd as Raw | undefined;
   if (etcd?.password !== undefined) etcd.password = '<redacted>';
   const tls = etcd?.tls as Raw | undefined;

@@ -10,7 +10,7 @@ import type { GroupCacheStats } from '../cluster/group.js';
 import { BATCH_SIZE_BUCKETS, type GroupStats } from '../cluster/types.js';
 import type { CacheStats } from '../core/types.js';
 import type { ServerStats } from '../cluster/peer.js';
-import type { EtcdMembershipStats } from '../discovery/etcd/types.js';
+import type { EtcdMembershipStats } from '../discovery/etcd/options.js';
 
 /** One group at scrape time: its counters and its caches' own stats (`Group.cacheStats()`). */
 export interface GroupSnapshot extends GroupCacheStats {
@@ -188,8 +188,10 @@ export class NodeMetrics {
     this.httpDuration.observe({ method, route, code: String(code) }, seconds);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    // prom-client prints NaN as "Nan" (not valid exposition text), e.g. the event-loop lag before
+    // its first sample; Prometheus spells it NaN.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   get contentType(): string {

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { formatHostPort, type NodeInfo } from '../cluster/membership.js';
 import type { PeerClientHooks, PeerHandler, PeerTransport, ServerStats, TransportLimits } from '../cluster/peer.js';
 import type { BatcherOptions } from './batcher.js';
+import { checkPeerSecurity, checkSecret } from './auth.js';
 import { GrpcPeerClient } from './peer-client.js';
 import { PeerServer } from './peer-server.js';
 import { channelCredentials, serverCredentials, tlsChannelOptions, type TlsConfig } from './tls.js';
@@ -36,8 +37,18 @@ export interface GrpcTransportOptions {
   port?: number;
   /** Host peers should dial, when it differs from `host` (e.g. binding 0.0.0.0). Default `host`. */
   advertiseHost?: string;
-  /** TLS / mutual TLS for peer traffic (server and clients). */
+  /** TLS / mutual TLS for peer traffic (server and clients). Mutual TLS authenticates peers. */
   tls?: TlsConfig;
+  /**
+   * Shared cluster secret (≥ 16 bytes; see readClusterSecret): sent with every call, required of
+   * every caller (UNAUTHENTICATED otherwise). Authenticates peers without mutual TLS.
+   */
+  secret?: Uint8Array;
+  /**
+   * Serve peers without authentication on an interface other hosts can reach. Without it,
+   * listen() refuses a non-loopback host unless mutual TLS or a secret is set.
+   */
+  insecure?: boolean;
   /** Largest gRPC message. Default the cluster's maxValueBytes + 64 KiB. */
   maxMessageBytes?: number;
   /** Coalescing of fetches and invalidations per peer. Default window: one setImmediate turn. */
@@ -65,6 +76,9 @@ export class GrpcTransport implements PeerTransport {
   async listen(handler: PeerHandler, limits: TransportLimits): Promise<string> {
     if (this.server) throw new Error('grpc transport: listen() called twice');
     const o = this.options;
+    const host = o.host ?? GRPC_TRANSPORT_DEFAULTS.host;
+    checkPeerSecurity({ host, tls: o.tls, secret: o.secret, insecure: o.insecure });
+    if (o.secret !== undefined) checkSecret(o.secret);
     this.maxMessageBytes = o.maxMessageBytes ?? limits.maxValueBytes + MESSAGE_OVERHEAD_BYTES;
     // Read the TLS material now: a missing file fails the start, not the first call.
     const serverCreds = serverCredentials(o.tls);
@@ -72,9 +86,9 @@ export class GrpcTransport implements PeerTransport {
     this.server = new PeerServer(handler, {
       maxMessageBytes: this.maxMessageBytes,
       ...(o.serverOptions ? { serverOptions: o.serverOptions } : {}),
+      ...(o.secret ? { secret: o.secret } : {}),
     });
     this.server.setServing(this.serving);
-    const host = o.host ?? GRPC_TRANSPORT_DEFAULTS.host;
     const port = await this.server.listen(formatHostPort(host, o.port ?? GRPC_TRANSPORT_DEFAULTS.port), serverCreds);
     return formatHostPort(o.advertiseHost ?? host, port);
   }
@@ -93,6 +107,7 @@ export class GrpcTransport implements PeerTransport {
       },
       ...(this.options.batch ? { batch: this.options.batch } : {}),
       ...(hooks ? { hooks } : {}),
+      ...(this.options.secret ? { secret: this.options.secret } : {}),
     });
   }
 

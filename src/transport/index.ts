@@ -11,3 +11,12 @@ export type { TlsConfig } from './tls.js';
 export { statusOf, statusName, errorFromStatus, kindOf } from './status.js';
 export { peerService, PROTO_PATH, SERVICE_NAME, ERROR_KIND_KEY } from './proto.js';
 export type * from './proto.js';
+export {
+  checkPeerSecurity,
+  isLoopbackHost,
+  readClusterSecret,
+  SecretCheck,
+  SECRET_METADATA_KEY,
+  MIN_SECRET_BYTES,
+} from './auth.js';
+export type { PeerSecurity } from './auth.js';

@@ -18,6 +18,7 @@ import {
   type PeerMethods,
   type RemoveResponse,
 } from './proto.js';
+import { SECRET_METADATA_KEY } from './auth.js';
 import { callError, errorFromStatus, kindOf } from './status.js';
 
 export interface GrpcPeerClientOptions {
@@ -29,6 +30,8 @@ export interface GrpcPeerClientOptions {
   /** Channel options (merged last over the defaults here). */
   channelOptions?: grpc.ChannelOptions;
   hooks?: PeerClientHooks;
+  /** Shared cluster secret sent with every call (auth.ts). */
+  secret?: Uint8Array;
 }
 
 export interface GrpcPeerClientStats extends PeerClientStats {
@@ -44,15 +47,6 @@ export interface GrpcPeerClientStats extends PeerClientStats {
   fetchedKeys: number;
   fetchBatches: number;
 }
-
-const EMPTY_META = new grpc.Metadata();
-/**
- * Writes wait for the channel (re)connecting, within their deadline: a peer that is starting or
- * restarting takes the write once it listens instead of failing it at once. Gets and invalidations
- * stay fail-fast (a get falls back to a local load at once; an invalidation lost to a down peer is
- * bounded by hotTtl), so a dead peer never costs them a whole deadline.
- */
-const WAIT_FOR_READY_META = new grpc.Metadata({ waitForReady: true });
 
 export class GrpcPeerClient implements PeerClient {
   readonly peer: NodeInfo;
@@ -73,8 +67,17 @@ export class GrpcPeerClient implements PeerClient {
     fetchBatches: 0,
   };
   private closed = false;
+  /**
+   * Gets and invalidations are fail-fast; writes wait for the channel (re)connecting, within
+   * their deadline: a peer that is starting or restarting takes the write once it listens instead
+   * of failing it at once. A dead peer never costs a get or an invalidation a whole deadline.
+   */
+  private readonly failFastMeta: grpc.Metadata;
+  private readonly waitForReadyMeta: grpc.Metadata;
 
   constructor(peer: NodeInfo, private readonly options: GrpcPeerClientOptions) {
+    this.failFastMeta = callMetadata(options.secret, false);
+    this.waitForReadyMeta = callMetadata(options.secret, true);
     this.peer = peer;
     this.methods = peerService();
     const max = options.maxMessageBytes;
@@ -289,7 +292,7 @@ export class GrpcPeerClient implements PeerClient {
           def.requestSerialize,
           def.responseDeserialize,
           req,
-          waitForReady ? WAIT_FOR_READY_META : EMPTY_META,
+          waitForReady ? this.waitForReadyMeta : this.failFastMeta,
           { deadline: Date.now() + timeoutMs },
           (err, res) => {
             if (err) {
@@ -318,4 +321,11 @@ export class GrpcPeerClient implements PeerClient {
 
 function itemError(it: GetManyItem, peerId: string): Error {
   return errorFromStatus(it.code ?? grpc.status.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
+}
+
+/** Metadata for every call: the cluster secret, if any, and waitForReady as given. */
+function callMetadata(secret: Uint8Array | undefined, waitForReady: boolean): grpc.Metadata {
+  const md = new grpc.Metadata(waitForReady ? { waitForReady: true } : undefined);
+  if (secret !== undefined) md.set(SECRET_METADATA_KEY, Buffer.from(secret));
+  return md;
 }

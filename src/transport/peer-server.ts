@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { GroupError, InvalidArgumentError } from '../cluster/errors.js';
-import type { PeerHandler, ServedGroup, ServerStats } from '../cluster/peer.js';
+import type { MethodCounters, PeerHandler, ServedGroup, ServerStats } from '../cluster/peer.js';
 import { checkGroupName, checkTtl } from '../cluster/validate.js';
 import { NOT_FOUND } from '../cluster/types.js';
 import {
@@ -29,6 +29,7 @@ import {
   type SetRequest,
   type SetResponse,
 } from './proto.js';
+import { SecretCheck } from './auth.js';
 import { serviceErrorOf, statusName, statusOf } from './status.js';
 
 export interface PeerServerOptions {
@@ -38,6 +39,8 @@ export interface PeerServerOptions {
   maxKeysPerRequest?: number;
   /** Extra grpc.Server options. */
   serverOptions?: grpc.ServerOptions;
+  /** Calls must carry this cluster secret (auth.ts); without it: UNAUTHENTICATED, nothing changed. */
+  secret?: Uint8Array;
 }
 
 const RESPONSE_MARGIN = 16 << 10;
@@ -75,19 +78,28 @@ export class PeerServer {
       ...options.serverOptions,
     });
     const svc = peerService();
+    const check = options.secret ? new SecretCheck(options.secret) : undefined;
+    // Every Peer method needs the cluster credential (reads too: cached data must not leak, and a
+    // Get can make the origin work). Checked before the request is looked at; health is open.
+    const auth =
+      <Req, Res>(counters: MethodCounters, handle: (req: Req, cb: Callback<Res>) => void) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, cb: Callback<Res>): void => {
+        if (check && !check.verify(call.metadata)) {
+          counters.calls++;
+          this.countError(grpc.status.UNAUTHENTICATED);
+          cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong cluster secret' });
+          return;
+        }
+        handle(call.request, cb);
+      };
+    const c = this.counters;
     this.server.addService(svc as unknown as grpc.ServiceDefinition, {
-      Get: (call: grpc.ServerUnaryCall<GetRequest, GetResponse>, cb: Callback<GetResponse>) =>
-        this.onGet(call.request, cb),
-      GetMany: (call: grpc.ServerUnaryCall<GetManyRequest, GetManyResponse>, cb: Callback<GetManyResponse>) =>
-        this.onGetMany(call.request, cb),
-      Set: (call: grpc.ServerUnaryCall<SetRequest, SetResponse>, cb: Callback<SetResponse>) =>
-        this.onSet(call.request, cb),
-      Remove: (call: grpc.ServerUnaryCall<RemoveRequest, RemoveResponse>, cb: Callback<RemoveResponse>) =>
-        this.onRemove(call.request, cb),
-      Invalidate: (call: grpc.ServerUnaryCall<InvalidateRequest, InvalidateResponse>, cb: Callback<InvalidateResponse>) =>
-        this.onInvalidate(call.request, cb),
-      Handoff: (call: grpc.ServerUnaryCall<GetManyRequest, HandoffResponse>, cb: Callback<HandoffResponse>) =>
-        this.onHandoff(call.request, cb),
+      Get: auth(c.get, (req: GetRequest, cb: Callback<GetResponse>) => this.onGet(req, cb)),
+      GetMany: auth(c.getMany, (req: GetManyRequest, cb: Callback<GetManyResponse>) => this.onGetMany(req, cb)),
+      Set: auth(c.set, (req: SetRequest, cb: Callback<SetResponse>) => this.onSet(req, cb)),
+      Remove: auth(c.remove, (req: RemoveRequest, cb: Callback<RemoveResponse>) => this.onRemove(req, cb)),
+      Invalidate: auth(c.invalidate, (req: InvalidateRequest, cb: Callback<InvalidateResponse>) => this.onInvalidate(req, cb)),
+      Handoff: auth(c.handoff, (req: GetManyRequest, cb: Callback<HandoffResponse>) => this.onHandoff(req, cb)),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);

@@ -15,7 +15,7 @@ import {
   type IOptions,
 } from 'etcd3';
 import { ClosedError } from '../../cluster/errors.js';
-import type { EtcdTlsOptions, MembershipEvent, MembershipLogger } from './types.js';
+import type { EtcdTlsOptions, MembershipEvent, MembershipLogger } from './options.js';
 
 /** Consecutive transient failures after which an endpoint is skipped (for `retryMaxMs`). */
 const ENDPOINT_FAILURES_TO_SKIP = 3;

@@ -19,16 +19,7 @@ import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import { ClosedError } from '../../cluster/errors.js';
 import { errText, isCredentialError, type EtcdConnection } from './client.js';
 import { RetryingTask } from './retrying-task.js';
-import { ETCD_DEFAULTS, type LeaseState, type MembershipCounters, type MembershipEvent, type MembershipLogger } from './types.js';
-
-/** Lease TTLs: integer seconds ≥ 2 (etcd 3.4's minimum; it raises anything smaller). */
-export function checkLeaseTtl(ttl: unknown): asserts ttl is number {
-  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < ETCD_DEFAULTS.minLeaseTtlSeconds) {
-    throw new RangeError(
-      `leaseTtlSeconds must be an integer >= ${ETCD_DEFAULTS.minLeaseTtlSeconds} (etcd 3.4's minimum lease TTL); got ${String(ttl)}`,
-    );
-  }
-}
+import { type LeaseState, type MembershipCounters, type MembershipEvent, type MembershipLogger } from './options.js';
 
 export interface RegistrationOptions {
   conn: EtcdConnection;

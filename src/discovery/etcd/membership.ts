@@ -8,9 +8,10 @@ import type { Membership, MembershipListener, NodeInfo } from '../../cluster/mem
 import { checkNodeId } from '../../cluster/validate.js';
 import { encodeRecord, recordKey, serviceDir } from '../record.js';
 import { EtcdConnection } from './client.js';
-import { checkLeaseTtl, Registration } from './lease.js';
+import { Registration } from './lease.js';
 import { Publisher } from './publisher.js';
 import {
+  checkLeaseTtl,
   ETCD_DEFAULTS,
   noopLogger,
   type EtcdMembershipOptions,
@@ -20,7 +21,7 @@ import {
   type MembershipEvent,
   type MembershipEventListener,
   type MembershipLogger,
-} from './types.js';
+} from './options.js';
 import { MemberWatch } from './watch.js';
 
 interface Deferred {

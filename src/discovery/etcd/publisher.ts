@@ -6,7 +6,7 @@
 import { normalizeMembers, type MembershipListener, type NodeInfo } from '../../cluster/membership.js';
 import { diffMembers, membershipKey } from '../record.js';
 import { errText } from './client.js';
-import type { MembershipCounters, MembershipEvent, MembershipLogger } from './types.js';
+import type { MembershipCounters, MembershipEvent, MembershipLogger } from './options.js';
 
 export interface PublisherOptions {
   self: NodeInfo;

@@ -9,7 +9,7 @@ import type { NodeInfo } from '../../cluster/membership.js';
 import { decodeRecord } from '../record.js';
 import { errText, isCredentialError, type EtcdConnection } from './client.js';
 import { RetryingTask } from './retrying-task.js';
-import type { MembershipCounters, MembershipEvent, MembershipLogger } from './types.js';
+import type { MembershipCounters, MembershipEvent, MembershipLogger } from './options.js';
 
 export interface MemberWatchOptions {
   conn: EtcdConnection;
