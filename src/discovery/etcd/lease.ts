@@ -10,10 +10,11 @@
  *               └───────────── put says "lease not found" ──────── lost ─────┘
  *   close(): revoke (with a deadline) ──► revoked
  *
- * Every put asks etcd for the previous record. When there was none (first registration, or the
- * record had expired with its lease, or was deleted), the other nodes did not list this node
- * until now: that is a *rejoin*, reported through `onRejoin` so the cluster stops trusting what
- * it held as owner before (docs/cluster.md, "Writes and membership changes").
+ * A re-registration first reads the record: if it is gone (it expired with its lease, or was
+ * deleted), the other nodes have dropped this node — a *rejoin*, reported through `onRejoin`
+ * before the record reappears, so the cluster stops trusting what it held as owner before
+ * (docs/cluster.md, "Writes and membership changes"). Every put also asks etcd for the previous
+ * record, as a second check (and for the first registration).
  */
 import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import { ClosedError } from '../../cluster/errors.js';
