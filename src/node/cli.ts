@@ -3,9 +3,9 @@
  * The `arenacache` command: `serve` runs a node (what `npm start` runs); get/set/del/stats/members
  * talk to a running node over its HTTP API.
  */
-// First: SIGTERM/SIGINT handlers, before anything else loads (see early-signals.ts); the rest of
-// the program is imported after them (static imports would all be loaded before any of it runs).
-import { onShutdownSignal, pendingSignals } from './early-signals.js';
+// First: signal handlers, before anything else loads (see early-signals.ts); the rest of the
+// program is imported after them (static imports would all be loaded before any of it runs).
+import { onReloadSignal, onShutdownSignal, pendingSignals } from './early-signals.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NodeConfig } from './config/index.js';
@@ -120,7 +120,7 @@ async function serve(argv: string[]): Promise<number> {
   };
   onShutdownSignal(onSignal);
   // SIGHUP would kill the process (exit 129, no log line): reload what can be reloaded instead.
-  process.on('SIGHUP', () => {
+  onReloadSignal(() => {
     if (signals > 0) return void logger.info({ signal: 'SIGHUP' }, 'shutting down: SIGHUP ignored');
     config = reloadConfig(config, sources, logger);
   });
