@@ -2,10 +2,12 @@
 // node as people run it (signals, leases). Every process is stopped by pid; data dirs are removed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.mjs';
+
+export { freePort };
 
 export const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
 
@@ -18,17 +20,6 @@ export function etcdSupport() {
   const r = spawnSync(process.env.ETCD_BIN ?? 'etcd', ['--version'], { encoding: 'utf8', timeout: 10_000 });
   if (r.error || r.status !== 0) return { ok: false, reason: 'etcd is not installed (apt-get install etcd-server)' };
   return { ok: true };
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
