@@ -115,7 +115,9 @@ export class MemberWatch {
       };
       watcher.on('connected', () => {
         clearTimeout(timer);
-        if (watcher !== this.watcher) return;
+        // Replaced or closed before etcd confirmed it: nothing to wait for (returning without
+        // settling would leave the attempt, and so close(), waiting forever).
+        if (watcher !== this.watcher || o.signal.aborted) return resolve();
         established = true;
         this.watching = true;
         o.conn.markReachable();
