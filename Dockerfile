@@ -3,6 +3,8 @@
 # user from a slim stage with production dependencies only.
 #   docker build -t arenacache:0.1.0 .
 #   docker run --rm -p 7080:7080 arenacache:0.1.0
+# Alone it serves HTTP on all interfaces and peer gRPC on loopback; a cluster binds gRPC to a
+# reachable address and authenticates peers (--grpc-host, --cluster-secret-file or mutual TLS).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -26,8 +28,9 @@ COPY --from=build /src/build/arenacache.wasm /src/build/arenacache.shared.wasm .
 COPY --from=build /src/proto ./proto
 # The node image's unprivileged user (uid 1000).
 USER node
+# 7080: the HTTP API; 7070: peer gRPC (on loopback unless --grpc-host says otherwise).
 EXPOSE 7070 7080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/node/cli.js"]
-CMD ["serve", "--grpc-host=0.0.0.0", "--http-host=0.0.0.0"]
+CMD ["serve", "--http-host=0.0.0.0"]

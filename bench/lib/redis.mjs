@@ -1,6 +1,7 @@
 // Start redis-server on a free loopback port (no persistence) and stop it by pid.
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './ports.mjs';
 
 export function redisServerPath() {
   // ARENACACHE_BENCH_REDIS=none simulates a machine without redis-server; a path picks one
@@ -12,17 +13,6 @@ export function redisServerPath() {
   } catch {
     return null;
   }
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function ping(port) {

@@ -9,6 +9,7 @@ import { closedLoop } from '../lib/closed-loop.mjs';
 
 const DIST = new URL('../../dist/cluster/index.js', import.meta.url).href;
 const { Cluster, ManualMembership } = await import(DIST);
+const { grpcTransport } = await import(new URL('../../dist/transport/index.js', import.meta.url).href);
 
 const now = () => performance.now();
 const loads = {};
@@ -103,13 +104,13 @@ process.on('message', async (m) => {
       id = m.id;
       herdDelayMs = m.herdDelayMs ?? herdDelayMs;
       manual = new ManualMembership();
-      main = new Cluster({ self: { id }, grpc: { host: '127.0.0.1', port: 0 }, membership: manual });
+      main = new Cluster({ self: { id }, transport: grpcTransport({ host: '127.0.0.1', port: 0 }), membership: manual });
       makeGroups(main);
       const self = await main.listen();
       const out = {};
       for (const c of m.clients ?? []) {
         const cm = new ManualMembership();
-        const cluster = new Cluster({ self: { id: `${id}-${c.name}` }, grpc: { host: '127.0.0.1', port: 0 }, membership: cm, batch: c.batch });
+        const cluster = new Cluster({ self: { id: `${id}-${c.name}` }, transport: grpcTransport({ host: '127.0.0.1', port: 0, batch: c.batch }), membership: cm });
         makeGroups(cluster);
         out[c.name] = await cluster.listen();
         clients[c.name] = { cluster, manual: cm };

@@ -110,7 +110,7 @@ function streamVariant(address, options, extraChannelOptions = {}) {
   };
 }
 
-/** What PeerClient does today (src/transport/client.ts), minus error mapping and stats. */
+/** What GrpcPeerClient does today (src/transport/peer-client.ts), minus error mapping and stats. */
 function todayVariant(address) {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
   const svc = peerService();

@@ -1,51 +1,31 @@
 /**
- * A node of an arenacache cluster: its gRPC server, the membership it follows, the ring built from
- * that membership, one persistent client per peer, and its groups.
+ * A node of an arenacache cluster: its transport (a server for peers, one client per peer), the
+ * membership it follows, the ring built from that membership, and its groups.
  *
- * Start-up order (see docs/cluster.md): bind gRPC (port 0 → the real port is known) → fill in
- * self.grpcAddress → create/start the membership (it can now register the real address) → build
- * the ring and peer clients → health SERVING.
+ * Start-up order (see docs/cluster.md): bind the transport (port 0 → the real port is known) →
+ * fill in self.grpcAddress → create/start the membership (it can now register the real address) →
+ * build the ring and peer clients → health SERVING.
  */
 import { EventEmitter } from 'node:events';
-import type * as grpc from '@grpc/grpc-js';
 import { ArenaCache } from '../core/index.js';
 import type { ArenaCacheOptions, ByteCache } from '../core/types.js';
-import { PeerClient } from '../transport/client.js';
-import { PeerServer, type ServedGroup, type ServerStats } from '../transport/server.js';
-import type { BatcherOptions } from '../transport/batcher.js';
-import { channelCredentials, tlsChannelOptions, type TlsConfig } from '../transport/tls.js';
-import type { PeerClientStats } from '../transport/client.js';
+import { BREAKER_DEFAULTS, checkClusterOptions, CLUSTER_DEFAULTS, DEFAULT_MAX_VALUE_BYTES } from './cluster-options.js';
 import { ClosedError, GroupError, InvalidArgumentError } from './errors.js';
 import { Group, type GroupHost } from './group.js';
 import { ringHash } from './hash.js';
 import { StaticMembership, type Membership, type NodeInfo } from './membership.js';
+import { LocalOnlyTransport } from './local-transport.js';
+import { Ownership } from './ownership.js';
+import type { PeerClientStats, PeerTransport, ServedGroup, ServerStats } from './peer.js';
+import { GuardedPeer, type BreakerState, type PeerGuardOptions } from './peer-guard.js';
 import { DEFAULT_REPLICAS, Ring } from './ring.js';
 import type { CacheFactory, GroupOptions, GroupStats } from './types.js';
-import { checkGroupName, checkKey } from './validate.js';
-
-export interface ClusterGrpcOptions {
-  /** Interface to bind. Default 127.0.0.1. */
-  host?: string;
-  /** Port to bind; 0 = ephemeral (the bound port is in `cluster.self.grpcAddress`). Default 0. */
-  port?: number;
-  /** Host peers should dial, when it differs from `host` (e.g. binding 0.0.0.0). Default `host`. */
-  advertiseHost?: string;
-  /** TLS / mutual TLS for peer traffic (server and clients). */
-  tls?: TlsConfig;
-  /** Largest gRPC message. Default maxValueBytes + 64 KiB. */
-  maxMessageBytes?: number;
-  /** Extra options for every peer channel. */
-  channelOptions?: grpc.ChannelOptions;
-  /** Extra grpc.Server options. */
-  serverOptions?: grpc.ServerOptions;
-  /** Grace period (ms) for in-flight calls at close. Default 2000. */
-  shutdownGraceMs?: number;
-}
+import { checkGroupName, checkKey, checkNodeId } from './validate.js';
 
 export interface ClusterOptions {
   /**
-   * This node. `grpcAddress` may be omitted: it is then `advertiseHost:boundPort`, known after
-   * `listen()`/`start()`.
+   * This node. `grpcAddress` (the address peers dial) may be omitted: it is then the address the
+   * transport bound, known after `listen()`/`start()`.
    */
   self: Omit<NodeInfo, 'grpcAddress'> & { grpcAddress?: string };
   /**
@@ -53,21 +33,47 @@ export interface ClusterOptions {
    * port is bound (so an etcd registration can carry the real address). Default: self only.
    */
   membership?: Membership | ((self: NodeInfo) => Membership | Promise<Membership>);
-  grpc?: ClusterGrpcOptions;
+  /**
+   * How nodes talk to each other, e.g. `grpcTransport({ host, port, tls })` from
+   * src/transport. Default: none — a node alone (its membership must be itself only).
+   */
+  transport?: PeerTransport;
   /** Virtual nodes per node of weight 1. Default 160. */
   replicas?: number;
-  /** Coalescing of fetches and invalidations per peer. Default window: one setImmediate turn. */
-  batch?: BatcherOptions;
-  /** Largest value any group may hold; sizes gRPC messages. Default 8 MiB. */
+  /** Largest value any group may hold; sizes transport messages. Default 8 MiB. */
   maxValueBytes?: number;
   /** Creates the groups' caches. Default `ArenaCache.create`. */
   cacheFactory?: CacheFactory;
+  /**
+   * Longest a get waits for the key's owner before loading the key itself (ms); groups may set
+   * their own. Default 1000.
+   */
+  ownerTimeout?: number;
+  /** A peer that missed this many calls in a row is suspect (its keys are loaded locally). Default 3. */
+  breakerFailures?: number;
+  /** How long a suspect peer is left alone before one probe call (ms). Default 1000. */
+  breakerHalfOpenMs?: number;
+  /**
+   * For this long (ms) after a membership change, a node that gained keys asks their previous
+   * owner for its copy on a miss (so writes survive joins and rejoins), and a node that lost keys
+   * hands its copies over. 0 disables handoff. Default 60000.
+   */
+  handoffWindowMs?: number;
 }
 
-export interface PeerStats extends PeerClientStats {
+
+export interface PeerStats {
   id: string;
   grpcAddress: string;
+  /** Connection state (transport-defined). */
   state: string;
+  /** `open`/`half-open`: the peer is suspect (missed its recent deadlines); its keys are loaded locally. */
+  breaker: BreakerState;
+  suspectSince: number | null;
+  /** How often the breaker opened. */
+  timesSuspect: number;
+  /** The transport's call counters for this peer. */
+  calls: PeerClientStats;
 }
 
 export interface ClusterStats {
@@ -81,24 +87,34 @@ export interface ClusterStats {
 
 /**
  * Events: 'membership' (members: NodeInfo[]) after the ring was rebuilt; 'peer-added' and
- * 'peer-removed' (node: NodeInfo) when a peer channel is opened or closed.
+ * 'peer-removed' (node: NodeInfo) when a peer channel is opened or closed; 'peer-suspect' and
+ * 'peer-recovered' (node: NodeInfo) when a peer's breaker opens / closes; 'rejoined' when the
+ * membership reported that the other nodes had dropped this one (everything it owned is then
+ * treated as newly gained).
  */
 export class Cluster extends EventEmitter {
   private selfInfo: NodeInfo;
   private readonly options: ClusterOptions;
   private readonly replicas: number;
   private readonly maxValueBytes: number;
-  private readonly maxMessageBytes: number;
   private readonly cacheFactory: CacheFactory;
-  private readonly server: PeerServer;
+  private readonly transport: PeerTransport;
   private readonly groupMap = new Map<string, Group>();
-  private readonly peerMap = new Map<string, PeerClient>();
+  private readonly peerMap = new Map<string, GuardedPeer>();
+  private readonly breaker: PeerGuardOptions;
+  private readonly ownerTimeout: number;
+  private readonly handoffWindowMs: number;
+  private readonly ownership: Ownership;
+  /** Peers whose last failed invalidation was at (ms): they may hold old copies. */
+  private readonly invalidationFailures = new Map<string, number>();
+  /** Peers that said they hold nothing to hand over, at (ms). */
+  private readonly emptyHandoffs = new Map<string, number>();
+  private unsubscribeRejoin: (() => void) | undefined;
   private currentRing: Ring;
   private membership: Membership | undefined;
   /** The membership (factory) start() is waiting for, so close() can close what it creates. */
   private creatingMembership: Promise<Membership> | undefined;
   private unsubscribe: (() => void) | undefined;
-  private credentials: grpc.ChannelCredentials | undefined;
   private listening: Promise<NodeInfo> | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -107,28 +123,32 @@ export class Cluster extends EventEmitter {
 
   constructor(options: ClusterOptions) {
     super();
-    if (!options?.self || typeof options.self.id !== 'string' || options.self.id.length === 0) {
-      throw new InvalidArgumentError('self.id must be a non-empty string');
-    }
+    checkNodeId(options?.self?.id);
     this.options = options;
     this.replicas = options.replicas ?? DEFAULT_REPLICAS;
-    this.maxValueBytes = options.maxValueBytes ?? 8 * 1024 * 1024;
-    this.maxMessageBytes = options.grpc?.maxMessageBytes ?? this.maxValueBytes + (64 << 10);
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.transport = options.transport ?? new LocalOnlyTransport();
     this.cacheFactory = options.cacheFactory ?? defaultCacheFactory;
     this.selfInfo = Object.freeze({
       startedAt: Date.now(),
       ...options.self,
       grpcAddress: options.self.grpcAddress ?? '',
     });
+    this.ownerTimeout = options.ownerTimeout ?? CLUSTER_DEFAULTS.ownerTimeout;
+    this.handoffWindowMs = options.handoffWindowMs ?? CLUSTER_DEFAULTS.handoffWindowMs;
+    this.breaker = {
+      failures: options.breakerFailures ?? BREAKER_DEFAULTS.failures,
+      halfOpenAfterMs: options.breakerHalfOpenMs ?? BREAKER_DEFAULTS.halfOpenAfterMs,
+    };
+    checkClusterOptions({
+      ownerTimeout: this.ownerTimeout,
+      breakerFailures: this.breaker.failures,
+      breakerHalfOpenMs: this.breaker.halfOpenAfterMs,
+      handoffWindowMs: this.handoffWindowMs,
+      maxValueBytes: this.maxValueBytes,
+    });
     this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
-    this.server = new PeerServer(
-      { group: (name) => this.servedGroup(name) },
-      {
-        maxMessageBytes: this.maxMessageBytes,
-        ...(options.grpc?.tls ? { tls: options.grpc.tls } : {}),
-        ...(options.grpc?.serverOptions ? { serverOptions: options.grpc.serverOptions } : {}),
-      },
-    );
+    this.ownership = new Ownership(this.selfInfo.id, this.currentRing);
     const cluster = this;
     this.host = {
       route: (hash) => this.route(hash),
@@ -136,22 +156,27 @@ export class Cluster extends EventEmitter {
       get closed() {
         return cluster.isClosed;
       },
+      ownership: this.ownership,
+      handoffSource: (hash) => this.handoffSource(hash),
+      invalidationFailed: (peerId) => this.invalidationFailures.set(peerId, Date.now()),
+      holdsNothing: (peerId) => this.emptyHandoffs.set(peerId, Date.now()),
+      handoffWindowMs: this.handoffWindowMs,
+      ownerTimeout: this.ownerTimeout,
     };
   }
 
   // ================================================================= lifecycle
 
-  /** Bind the gRPC server. Resolves with self, whose grpcAddress now has the real port. */
+  /** Bind the transport's server. Resolves with self, whose grpcAddress now has the real port. */
   listen(): Promise<NodeInfo> {
     if (this.isClosed) return Promise.reject(new ClosedError('cluster is closed'));
     this.listening ??= (async () => {
-      const g = this.options.grpc ?? {};
-      const host = g.host ?? '127.0.0.1';
-      const port = await this.server.listen(host, g.port ?? 0);
+      const address = await this.transport.listen(
+        { group: (name) => this.servedGroup(name), mayHandOver: (keys) => this.mayHandOver(keys) },
+        { maxValueBytes: this.maxValueBytes },
+      );
       if (!this.options.self.grpcAddress) {
-        const adv = g.advertiseHost ?? host;
-        const h = adv.includes(':') && !adv.startsWith('[') ? `[${adv}]` : adv;
-        this.selfInfo = Object.freeze({ ...this.selfInfo, grpcAddress: `${h}:${port}` });
+        this.selfInfo = Object.freeze({ ...this.selfInfo, grpcAddress: address });
         this.currentRing = new Ring([this.selfInfo], { replicas: this.replicas });
       }
       return this.selfInfo;
@@ -166,7 +191,6 @@ export class Cluster extends EventEmitter {
       const self = await this.listen();
       // close() ran while we were binding: do not even create the membership.
       if (this.isClosed) throw new ClosedError('cluster closed during start');
-      this.credentials = channelCredentials(this.options.grpc?.tls);
       const m = this.options.membership;
       this.creatingMembership = Promise.resolve(
         m === undefined ? new StaticMembership([self]) : typeof m === 'function' ? m(self) : m,
@@ -180,26 +204,31 @@ export class Cluster extends EventEmitter {
       }
       this.membership = membership;
       this.unsubscribe = membership.onChange((members) => this.applyMembership(members));
+      this.unsubscribeRejoin = membership.onRejoin?.(() => this.rejoin());
       await membership.start();
       if (this.isClosed) {
         await membership.close(); // idempotent; close() may have called it before start() finished
         throw new ClosedError('cluster closed during start');
       }
       this.applyMembership(membership.members());
-      this.server.setServing(true);
+      // A node that starts owns nothing it could vouch for: everything it owns is gained now, from
+      // whoever owns it without this node (who may hand over what was written there).
+      this.rejoin();
+      this.transport.setServing(true);
     })();
     return this.starting;
   }
 
   /**
    * Leave: health NOT_SERVING, membership closed (deregistered), loads aborted, peer channels
-   * closed, server shut down (in-flight calls get `shutdownGraceMs`). Idempotent.
+   * closed, server shut down (in-flight calls get the transport's grace period). Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.isClosed = true;
-      this.server.setServing(false);
+      this.transport.setServing(false);
       this.unsubscribe?.();
+      this.unsubscribeRejoin?.();
       await this.listening?.catch(() => {}); // never shut the server down in the middle of a bind
       // A membership still being created by start() is closed here too (start() never starts it).
       const membership = this.membership ?? (await this.creatingMembership?.catch(() => undefined));
@@ -211,7 +240,7 @@ export class Cluster extends EventEmitter {
       for (const g of this.groupMap.values()) g.close();
       for (const p of this.peerMap.values()) p.close();
       this.peerMap.clear();
-      await this.server.close(this.options.grpc?.shutdownGraceMs ?? 2000);
+      await this.transport.close();
       for (const g of this.groupMap.values()) g.dispose();
     })();
     return this.closing;
@@ -288,8 +317,8 @@ export class Cluster extends EventEmitter {
     return this.owner(key).id === this.selfInfo.id;
   }
 
-  /** Clients of the other members (read-only view). */
-  peers(): PeerClient[] {
+  /** The other members, as this node calls them (read-only view). */
+  peers(): GuardedPeer[] {
     return [...this.peerMap.values()];
   }
 
@@ -298,11 +327,11 @@ export class Cluster extends EventEmitter {
       self: this.selfInfo,
       members: this.currentRing.nodes.length,
       ringSize: this.currentRing.size,
-      server: this.server.stats(),
+      server: this.transport.stats(),
       peers: [...this.peerMap.values()].map((p) => ({
         id: p.id,
         grpcAddress: p.peer.grpcAddress,
-        state: p.state(),
+        state: p.client.state(),
         ...p.stats(),
       })),
       groups: [...this.groupMap.values()].map((g) => g.stats()),
@@ -311,11 +340,54 @@ export class Cluster extends EventEmitter {
 
   // ================================================================= internals
 
-  private route(hash: number): PeerClient | null {
+  private route(hash: number): GuardedPeer | null {
     const owner = this.currentRing.ownerOfHash(hash);
     if (owner === undefined || owner.id === this.selfInfo.id) return null;
     // A member without a client (should not happen) is treated as unreachable: load locally.
     return this.peerMap.get(owner.id) ?? null;
+  }
+
+  /**
+   * For a key this node gained within the handoff window: the member that owned it before, if it
+   * is still a member, is not suspect, and took every invalidation this node sent it since the
+   * gain (else it may hold an older copy than the one written here).
+   */
+  private handoffSource(hash: number): GuardedPeer | null {
+    if (this.handoffWindowMs === 0) return null;
+    const gain = this.ownership.gained(hash, Date.now(), this.handoffWindowMs);
+    if (gain === undefined) return null;
+    const prev = gain.prev.ownerOfHash(hash);
+    if (prev === undefined || prev.id === this.selfInfo.id) return null;
+    const peer = this.peerMap.get(prev.id);
+    if (peer === undefined || peer.suspect) return null;
+    const failedAt = this.invalidationFailures.get(prev.id);
+    if (failedAt !== undefined && failedAt >= gain.at) return null;
+    const emptyAt = this.emptyHandoffs.get(prev.id);
+    if (emptyAt !== undefined && emptyAt >= gain.at) return null;
+    return peer;
+  }
+
+  /**
+   * Whether this node may hold copies to hand over: it owns some of `keys` (its ring has not moved
+   * on yet), or it gave up keys recently and holds entries. After giving keys up it stores none
+   * for them, so an empty cache then means nothing to hand over, ever, for those keys.
+   */
+  private mayHandOver(keys: readonly string[]): boolean {
+    if (keys.some((k) => this.ownership.ownedSince(ringHash(k)) >= 0)) return true;
+    if (!this.ownership.hasLost(Date.now(), this.handoffWindowMs)) return false;
+    for (const g of this.groupMap.values()) if (g.stats().main.entries > 0) return true;
+    return false;
+  }
+
+  /** The other nodes had dropped this one (or it is starting): trust nothing held as owner before. */
+  private rejoin(): void {
+    if (this.isClosed) return;
+    const without = new Ring(
+      this.currentRing.nodes.filter((n) => n.id !== this.selfInfo.id),
+      { replicas: this.replicas },
+    );
+    this.ownership.rejoin(this.currentRing, without, Date.now());
+    this.emit('rejoined');
   }
 
   private servedGroup(name: string): ServedGroup | undefined {
@@ -329,6 +401,7 @@ export class Cluster extends EventEmitter {
     if (this.isClosed) return;
     const list = members.length > 0 ? members : [this.selfInfo];
     const ring = new Ring(list, { replicas: this.replicas });
+    const previous = this.currentRing;
     const wanted = new Map<string, NodeInfo>();
     for (const n of ring.nodes) if (n.id !== this.selfInfo.id) wanted.set(n.id, n);
 
@@ -342,17 +415,19 @@ export class Cluster extends EventEmitter {
     }
     for (const [id, n] of wanted) {
       if (this.peerMap.has(id)) continue;
-      const client = new PeerClient(n, {
-        credentials: this.credentials,
-        maxMessageBytes: this.maxMessageBytes,
-        channelOptions: { ...tlsChannelOptions(this.options.grpc?.tls), ...this.options.grpc?.channelOptions },
-        ...(this.options.batch ? { batch: this.options.batch } : {}),
+      const client = this.transport.connect(n, {
         onBatch: (group, size) => this.groupMap.get(group)?.recordBatch(size),
       });
-      this.peerMap.set(id, client);
+      const guarded = new GuardedPeer(client, this.breaker, (state, p) => {
+        if (this.peerMap.get(p.id) === p) this.emit(state === 'open' ? 'peer-suspect' : 'peer-recovered', p.peer);
+      });
+      this.peerMap.set(id, guarded);
       this.emit('peer-added', n);
     }
     this.currentRing = ring;
+    const now = Date.now();
+    this.ownership.update(previous, ring, now, this.handoffWindowMs);
+    for (const g of this.groupMap.values()) g.ringChanged(ring, this.selfInfo.id, now, CLUSTER_DEFAULTS.recentWritesMs);
     this.emit('membership', ring.nodes);
   }
 }

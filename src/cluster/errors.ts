@@ -1,22 +1,9 @@
 /**
- * Typed errors of the cluster layer. Each maps to one gRPC status code (plus an
- * `arenacache-error` trailer naming the kind) and back, so a caller on any node sees the same
- * class whether the failure happened locally or on the owner.
+ * Typed errors of the cluster layer. Each has a `kind` that names it on the wire, so a caller on
+ * any node sees the same class whether the failure happened locally or on the owner. How a kind
+ * travels (a gRPC status code plus an `arenacache-error` trailer) is the transport's business:
+ * see src/transport/status.ts.
  */
-
-/** gRPC status codes used here (values from the gRPC spec; kept local to avoid importing grpc-js). */
-export const GrpcCode = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  FAILED_PRECONDITION: 9,
-  RESOURCE_EXHAUSTED: 8,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
 
 export type ErrorKind =
   | 'invalid-argument'
@@ -24,73 +11,78 @@ export type ErrorKind =
   | 'loader'
   | 'load-timeout'
   | 'peer-unavailable'
+  | 'not-owner'
   | 'closed';
 
 export abstract class ArenaCacheError extends Error {
   abstract readonly kind: ErrorKind;
-  abstract readonly grpcCode: number;
 }
 
 /** Bad input: empty/oversized/non-UTF-8 key, bad group name, oversized value, bad TTL. */
 export class InvalidArgumentError extends ArenaCacheError {
   override readonly name = 'InvalidArgumentError';
   readonly kind = 'invalid-argument' as const;
-  readonly grpcCode = GrpcCode.INVALID_ARGUMENT;
 }
 
-/** Unknown group (or a group defined twice). Over gRPC: FAILED_PRECONDITION. */
+/** Unknown group (or a group defined twice). */
 export class GroupError extends ArenaCacheError {
   override readonly name = 'GroupError';
   readonly kind = 'group' as const;
-  readonly grpcCode = GrpcCode.FAILED_PRECONDITION;
 }
 
 /** The loader threw, rejected or returned something that is not bytes/string/NOT_FOUND. */
 export class LoaderError extends ArenaCacheError {
   override readonly name = 'LoaderError';
   readonly kind = 'loader' as const;
-  readonly grpcCode = GrpcCode.UNKNOWN;
 }
 
-/** A deadline passed: the loader's (kind `load-timeout`) — over gRPC DEADLINE_EXCEEDED. */
+/** The loader passed its deadline (kind `load-timeout`). */
 export class DeadlineError extends ArenaCacheError {
   override readonly name = 'DeadlineError';
   readonly kind = 'load-timeout' as const;
-  readonly grpcCode = GrpcCode.DEADLINE_EXCEEDED;
 }
 
 /**
- * A peer could not answer: unreachable, refused, its call deadline passed, or it failed at the
- * transport level. `code` is the gRPC status the call ended with.
+ * Why a peer could not answer:
+ * - `unreachable`: refused, reset, no route, the channel failed or closed;
+ * - `timeout`: the call's deadline passed (or the owner deadline, for a get);
+ * - `suspect`: not called at all, its breaker is open (it missed its recent deadlines);
+ * - `unauthenticated`: it refused our cluster credential;
+ * - `protocol`: it answered something this node cannot use (wrong item count, ...).
  */
+export type PeerFailure = 'unreachable' | 'timeout' | 'suspect' | 'unauthenticated' | 'protocol';
+
+/** A peer could not answer: see `reason`. */
 export class PeerUnavailableError extends ArenaCacheError {
   override readonly name = 'PeerUnavailableError';
   readonly kind = 'peer-unavailable' as const;
-  readonly grpcCode = GrpcCode.UNAVAILABLE;
   constructor(
     message: string,
     readonly peerId: string,
-    readonly code: number,
+    readonly reason: PeerFailure,
     options?: ErrorOptions,
   ) {
     super(message, options);
   }
 }
 
-/** The cluster is closed (or closing). Over gRPC: UNAVAILABLE. */
+/**
+ * A write reached a node that does not own the key by its own ring (the two rings disagree during
+ * a membership change). Nothing was changed; the writer routes again once its ring has moved on.
+ */
+export class NotOwnerError extends ArenaCacheError {
+  override readonly name = 'NotOwnerError';
+  readonly kind = 'not-owner' as const;
+}
+
+/** The cluster (or a membership) is closed or closing. */
 export class ClosedError extends ArenaCacheError {
   override readonly name = 'ClosedError';
   readonly kind = 'closed' as const;
-  readonly grpcCode = GrpcCode.UNAVAILABLE;
 }
 
-/** Build the error a status code + trailer kind stands for (the client side of the mapping). */
-export function errorFromStatus(
-  code: number,
-  kind: string | undefined,
-  message: string,
-  peerId: string,
-): ArenaCacheError {
+/** The error class of a kind, for a transport rebuilding an error a peer sent (undefined: not ours). */
+export function errorOfKind(kind: string | undefined, message: string): ArenaCacheError | undefined {
   switch (kind) {
     case 'invalid-argument':
       return new InvalidArgumentError(message);
@@ -100,9 +92,9 @@ export function errorFromStatus(
       return new LoaderError(message);
     case 'load-timeout':
       return new DeadlineError(message);
+    case 'not-owner':
+      return new NotOwnerError(message);
     default:
-      break;
+      return undefined;
   }
-  if (code === GrpcCode.INVALID_ARGUMENT) return new InvalidArgumentError(message);
-  return new PeerUnavailableError(`peer ${peerId}: ${message}`, peerId, code);
 }

@@ -11,17 +11,31 @@ import { InvalidArgumentError } from './errors.js';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const GROUP_DEFAULTS = {
-  /** TTL of loaded and set values (0 = none). */
+  /** TTL (ms) of loaded and set values (0 = none). */
   ttl: 0,
+  /** TTL (ms) of a cached not-found. */
   notFoundTtl: 1000,
+  /** Share of the group's bytes given to the hot cache. */
   hotCacheFraction: 1 / 8,
+  /** Largest allowed hotCacheFraction. */
+  maxHotCacheFraction: 0.5,
+  /** Fetches of a key before it enters the hot cache. */
   hotAfter: 2,
+  /** Upper bound of the default hot-cache TTL (ms): min(ttl, this), or this when ttl is 0. */
+  hotTtlCap: 60_000,
+  /** TTL (ms) of fallback loads and of loads served for keys this node does not own (capped by hotTtl). */
+  fallbackTtl: 2000,
+  /** Loader deadline (ms). */
   loadTimeout: 5000,
+  /** Longest key in UTF-8 bytes. */
   maxKeyBytes: 1024,
+  /** Owner unreachable: load here (true) or fail with PeerUnavailableError. */
   fallbackToLocalLoad: true,
 } as const;
 
 const ms = (what: string) => z.number({ error: `${what}: expected a number of ms` }).int(`${what}: expected a whole number of ms`);
+const timer = (what: string) => ms(what).min(1, `must be in 1..${MAX_TIMER_MS} ms`).max(MAX_TIMER_MS, `must be in 1..${MAX_TIMER_MS} ms`);
+const fractionRange = `must be in 0..${GROUP_DEFAULTS.maxHotCacheFraction}`;
 
 /** One schema per option: the node's config reuses each (after parsing units). */
 export const GROUP_OPTION_RULES = {
@@ -29,10 +43,12 @@ export const GROUP_OPTION_RULES = {
   ttl: ms('ttl').min(0, 'must not be negative'),
   notFoundTtl: ms('notFoundTtl').min(0, 'must not be negative'),
   hotTtl: ms('hotTtl').min(0, 'must not be negative'),
-  hotCacheFraction: z.number().min(0, 'must be in 0..0.5').max(0.5, 'must be in 0..0.5'),
+  fallbackTtl: ms('fallbackTtl').min(0, 'must not be negative'),
+  hotCacheFraction: z.number().min(0, fractionRange).max(GROUP_DEFAULTS.maxHotCacheFraction, fractionRange),
   hotAfter: z.number().int().min(1).max(255),
-  loadTimeout: ms('loadTimeout').min(1, `must be in 1..${MAX_TIMER_MS} ms`).max(MAX_TIMER_MS, `must be in 1..${MAX_TIMER_MS} ms`),
-  peerTimeout: ms('peerTimeout').min(1, `must be in 1..${MAX_TIMER_MS} ms`).max(MAX_TIMER_MS, `must be in 1..${MAX_TIMER_MS} ms`),
+  loadTimeout: timer('loadTimeout'),
+  peerTimeout: timer('peerTimeout'),
+  ownerTimeout: timer('ownerTimeout'),
   fallbackToLocalLoad: z.boolean(),
   maxKeyBytes: z.number().int().min(1, 'must be in 1..65535').max(65535, 'must be in 1..65535'),
   maxValueBytes: z.number().int().min(1, 'must be at least 1'),

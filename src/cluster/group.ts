@@ -2,21 +2,33 @@
  * A group: a named key space with its own byte budget (a main cache + a hot cache), a loader,
  * singleflight over loads and over fetches from owners, and rich counters.
  *
- * Entries are stored with a one-byte tag in front of the value: 1 = a value, 0 = "not found"
- * (cached for `notFoundTtl`). The tag lets an empty value and a cached not-found coexist.
+ * Entries are stored with a 5-byte prefix in front of the value:
+ *
+ *     byte 0      tag: 1 = a value, 0 = "not found" (cached for `notFoundTtl`)
+ *     bytes 1..4  stamp (u32 LE): the ownership version the entry was stored in (ownership.ts)
+ *     bytes 5..   the value
+ *
+ * The tag lets an empty value and a cached not-found coexist. The stamp decides whether a
+ * main-cache entry may be served as owner data (this node owned the key continuously since) and
+ * whether a hot copy predates a rejoin.
  */
 import type { ByteCache, CacheStats } from '../core/types.js';
-import type { PeerClient } from '../transport/client.js';
-import type { ServedGroup } from '../transport/server.js';
+import { CLUSTER_DEFAULTS } from './cluster-options.js';
+import { ExponentialBackoff, handleType, retry } from 'cockatiel';
 import {
   ClosedError,
   DeadlineError,
   GroupError,
   InvalidArgumentError,
   LoaderError,
+  NotOwnerError,
   PeerUnavailableError,
 } from './errors.js';
 import { ringHash, utf8Length } from './hash.js';
+import type { Ownership } from './ownership.js';
+import type { ServedGroup } from './peer.js';
+import type { GuardedPeer } from './peer-guard.js';
+import type { Ring } from './ring.js';
 import { Flight, SingleFlight } from './singleflight.js';
 import {
   BATCH_SIZE_BUCKETS,
@@ -36,21 +48,39 @@ import { checkGroupOptions, GROUP_DEFAULTS as DEFAULTS, MAX_TIMER_MS } from './g
 
 /** What a group needs from its cluster. */
 export interface GroupHost {
-  /** The client of the peer owning this ring position, or null when this node owns it. */
-  route(hash: number): PeerClient | null;
-  /** Clients of every other member. */
-  peers(): Iterable<PeerClient>;
+  /** The peer owning this ring position, or null when this node owns it. */
+  route(hash: number): GuardedPeer | null;
+  /** Every other member. */
+  peers(): Iterable<GuardedPeer>;
   readonly closed: boolean;
+  /** Since when this node has owned which keys (shared by all groups). */
+  readonly ownership: Ownership;
+  /** For a key this node gained recently: the previous owner to ask for its copy, else null. */
+  handoffSource(hash: number): GuardedPeer | null;
+  /** An invalidation sent to this peer failed: it may keep an old copy, so take no handoff from it. */
+  invalidationFailed(peerId: string): void;
+  /** This peer said it holds nothing to hand over: stop asking it (until the ring changes again). */
+  holdsNothing(peerId: string): void;
+  /** How long a node that lost keys keeps handing its copies over (ms). */
+  readonly handoffWindowMs: number;
+  /** Longest a get waits for the owner (ms), unless the group sets its own. */
+  readonly ownerTimeout: number;
 }
 
 const TAG_NOT_FOUND = 0;
 const TAG_VALUE = 1;
-const NOT_FOUND_ENTRY = Uint8Array.of(TAG_NOT_FOUND);
+/** Tag byte + u32 stamp in front of every cached value. */
+const PREFIX = 5;
 const ADMISSION_SLOTS = 4096; // power of two
 const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
 const INVALIDATE_CHUNK = 1024;
 const encoder = new TextEncoder();
 
+/** Writes that reached a node whose ring gives the key to another: routed again after a short backoff. */
+const rerouteWrites = retry(handleType(NotOwnerError), {
+  maxAttempts: Number.POSITIVE_INFINITY,
+  backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
+});
 
 class Outcome {
   constructor(
@@ -59,7 +89,11 @@ class Outcome {
   ) {}
 }
 
-type Store = 'main' | 'hot';
+/**
+ * Where a load's result goes: `owner` — the main cache, if this node (still) owns the key, else
+ * the hot cache for `fallbackTtl`; `fallback` — the hot cache for `fallbackTtl`.
+ */
+type LoadMode = 'owner' | 'fallback';
 
 /** The group's own counters: GroupStats without what stats() derives or adds. */
 type Counters = Omit<GroupStats, 'name' | 'coalesced' | 'batchSizes' | 'main' | 'hot'>;
@@ -89,8 +123,10 @@ export class Group implements ServedGroup {
   readonly ttl: number;
   readonly notFoundTtl: number;
   readonly hotTtl: number;
+  readonly fallbackTtl: number;
   readonly loadTimeout: number;
   readonly peerTimeout: number;
+  readonly ownerTimeout: number;
   readonly fallbackToLocalLoad: boolean;
   readonly mainBytes: number;
   readonly hotBytes: number;
@@ -107,6 +143,8 @@ export class Group implements ServedGroup {
   private readonly admission = new Uint8Array(ADMISSION_SLOTS);
   private admissionTicks = 0;
   private readonly batchSizes = new Array<number>(BATCH_SIZE_BUCKETS.length + 1).fill(0);
+  /** Keys written here as owner recently → when (ms); insertion order = time order. */
+  private readonly recentWrites = new Map<string, number>();
   private readonly c: Counters = {
     gets: 0,
     hits: 0,
@@ -131,6 +169,10 @@ export class Group implements ServedGroup {
     removes: 0,
     servedKeys: 0,
     staleDrops: 0,
+    staleOwnerEntries: 0,
+    handoffsIn: 0,
+    handoffsOut: 0,
+    writeReroutes: 0,
   };
 
   constructor(init: GroupInit) {
@@ -141,11 +183,13 @@ export class Group implements ServedGroup {
     this.load = o.load;
     this.ttl = o.ttl ?? DEFAULTS.ttl;
     this.notFoundTtl = o.notFoundTtl ?? DEFAULTS.notFoundTtl;
-    this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, 60_000) : 60_000);
+    this.hotTtl = o.hotTtl ?? (this.ttl > 0 ? Math.min(this.ttl, DEFAULTS.hotTtlCap) : DEFAULTS.hotTtlCap);
+    this.fallbackTtl = o.fallbackTtl ?? Math.min(this.hotTtl, DEFAULTS.fallbackTtl);
     const fraction = o.hotCacheFraction ?? DEFAULTS.hotCacheFraction;
     this.hotAfter = o.hotAfter ?? DEFAULTS.hotAfter;
     this.loadTimeout = o.loadTimeout ?? DEFAULTS.loadTimeout;
     this.peerTimeout = o.peerTimeout ?? Math.min(this.loadTimeout + 1000, MAX_TIMER_MS);
+    this.ownerTimeout = o.ownerTimeout ?? init.host.ownerTimeout;
     this.fallbackToLocalLoad = o.fallbackToLocalLoad ?? DEFAULTS.fallbackToLocalLoad;
     this.maxKeyBytes = o.maxKeyBytes ?? DEFAULTS.maxKeyBytes;
     this.maxValueBytes = Math.min(o.maxValueBytes ?? init.maxValueBytes, init.maxValueBytes);
@@ -160,20 +204,20 @@ export class Group implements ServedGroup {
     const main = await factory({
       maxBytes: this.mainBytes,
       maxKeyBytes: this.maxKeyBytes,
-      maxValueBytes: this.maxValueBytes + 1,
+      maxValueBytes: this.maxValueBytes + PREFIX,
       segments: o.segments ?? autoSegments(this.mainBytes),
     });
-    // The largest value whose entry (tag byte + longest key) fits one segment of the main cache.
-    const limit = main.maxValueFor(this.maxKeyBytes) - 1;
+    // The largest value whose entry (prefix + longest key) fits one segment of the main cache.
+    const limit = main.maxValueFor(this.maxKeyBytes) - PREFIX;
     this.maxValueBytes = Math.max(0, Math.min(this.maxValueBytes, limit));
     let hot: ByteCache | undefined;
     try {
       if (this.hotBytes >= 1024) {
         // As many segments as still let one segment hold the largest entry (fewer if need be).
-        let segments = hotSegments(this.hotBytes, main.entryCost(this.maxKeyBytes, this.maxValueBytes + 1));
+        let segments = hotSegments(this.hotBytes, main.entryCost(this.maxKeyBytes, this.maxValueBytes + PREFIX));
         for (;;) {
-          hot = await factory({ maxBytes: this.hotBytes, maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes + 1, segments });
-          if (segments === 1 || hot.maxValueFor(this.maxKeyBytes) > this.maxValueBytes) break;
+          hot = await factory({ maxBytes: this.hotBytes, maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes + PREFIX, segments });
+          if (segments === 1 || hot.maxValueFor(this.maxKeyBytes) >= this.maxValueBytes + PREFIX) break;
           closeCache(hot);
           segments /= 2;
         }
@@ -245,7 +289,8 @@ export class Group implements ServedGroup {
   /**
    * Store a value on the key's owner; every other node then drops the key from its caches.
    * Resolves once the owner stored it and the invalidations were answered (or failed — counted in
-   * `invalidationErrors`). Rejects with PeerUnavailableError when the owner cannot be reached.
+   * `invalidationErrors`). Rejects with PeerUnavailableError when the owner cannot be reached, and
+   * with NotOwnerError when the owner's ring and this node's still disagree at `peerTimeout`.
    */
   async set(key: string, value: Uint8Array | string, options?: SetOptions): Promise<void> {
     this.begin(key, false);
@@ -256,14 +301,17 @@ export class Group implements ServedGroup {
     if (!this.isReady) await this.ready;
     this.checkValue(bytes);
     this.c.sets++;
-    const peer = this.host.route(ringHash(key));
-    if (peer === null) {
-      this.applySet(key, bytes, ttl);
-      await this.broadcast([key]);
-      return;
-    }
-    this.dropLocal(key);
-    await peer.set(this.name, key, bytes, ttl, this.peerTimeout);
+    const deadline = Date.now() + this.peerTimeout;
+    await this.toOwner(deadline, async () => {
+      const peer = this.host.route(ringHash(key));
+      if (peer === null) {
+        this.applySet(key, bytes, ttl);
+        await this.broadcast([key]);
+        return;
+      }
+      this.dropLocal(key);
+      await peer.set(this.name, key, bytes, ttl, Math.max(1, deadline - Date.now()));
+    });
   }
 
   /** Delete a key on its owner and every node's caches. Resolves true if the owner had it. */
@@ -283,33 +331,13 @@ export class Group implements ServedGroup {
     if (keys.length === 0) return 0;
     if (!this.isReady) await this.ready;
     this.c.removes += keys.length;
-    const local: string[] = [];
-    const remote = new Map<PeerClient, string[]>();
-    for (const k of keys) {
-      const peer = this.host.route(ringHash(k));
-      if (peer === null) {
-        local.push(k);
-      } else {
-        this.dropLocal(k);
-        let list = remote.get(peer);
-        if (!list) remote.set(peer, (list = []));
-        list.push(k);
-      }
-    }
+    const deadline = Date.now() + this.peerTimeout;
     const parts: Promise<number>[] = [];
-    if (local.length > 0) {
-      parts.push(
-        (async () => {
-          const n = this.applyRemove(local);
-          await this.broadcast(local);
-          return n;
-        })(),
-      );
-    }
-    for (const [peer, list] of remote) {
-      for (let i = 0; i < list.length; i += INVALIDATE_CHUNK) {
-        parts.push(peer.remove(this.name, list.slice(i, i + INVALIDATE_CHUNK), this.peerTimeout));
-      }
+    for (let i = 0; i < keys.length; i += INVALIDATE_CHUNK) {
+      const chunk = keys.slice(i, i + INVALIDATE_CHUNK);
+      // Removing is idempotent: a chunk routed again after NotOwnerError counts what each attempt removed.
+      let removed = 0;
+      parts.push(this.toOwner(deadline, async () => (removed += await this.removeRouted(chunk, deadline))).then(() => removed));
     }
     const settled = await Promise.allSettled(parts);
     let removed = 0;
@@ -382,24 +410,48 @@ export class Group implements ServedGroup {
     return v !== undefined ? v : this.fromHot(key);
   }
 
-  /** Loads a served key that serveCached did not have (singleflight over the loader). */
+  /**
+   * Loads a served key that serveCached did not have (singleflight over the loader). If this
+   * node's ring gives the key to another node (the rings disagree for a moment), the result is
+   * only kept in the hot cache for `fallbackTtl`.
+   */
   async serveLoad(key: string): Promise<Uint8Array | undefined> {
     if (this.closed) throw new ClosedError('node is shutting down');
-    const v = (await this.loads.run(key, (f) => this.runLoad(key, f, 'main'))).value;
+    const hash = ringHash(key);
+    const v = (await this.loads.run(key, (f) => this.runLoad(key, hash, f, 'owner'))).value;
     return v === NOT_FOUND ? undefined : v;
   }
 
+  /**
+   * The new owner asks for this node's copy of a key it gained (handoff): the value if this node
+   * held it as owner until it lost the key (within the handoff window), else undefined. Cache only;
+   * never loads.
+   */
+  serveHandoff(key: string): Uint8Array | undefined {
+    if (this.closed || !this.isReady) return undefined;
+    const raw = this.main!.peek(key);
+    if (raw === undefined || raw[0] !== TAG_VALUE) return undefined;
+    const now = Date.now();
+    if (!this.host.ownership.validForHandoff(ringHash(key), stampOf(raw), now, this.host.handoffWindowMs)) return undefined;
+    this.c.handoffsOut++;
+    return raw.subarray(PREFIX);
+  }
+
+  /** A peer's Set: this node must own the key by its own ring (else NotOwnerError, nothing changed). */
   async serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void> {
     if (this.closed) throw new ClosedError('node is shutting down');
     if (!this.isReady) await this.ready;
+    this.checkOwner([key]);
     this.c.sets++;
     this.applySet(key, value, ttl);
     await this.broadcast([key]);
   }
 
+  /** A peer's Remove: this node must own every key by its own ring (else NotOwnerError, nothing changed). */
   async serveRemove(keys: string[]): Promise<number> {
     if (this.closed) throw new ClosedError('node is shutting down');
     if (!this.isReady) await this.ready;
+    this.checkOwner(keys);
     this.c.removes += keys.length;
     const n = this.applyRemove(keys);
     await this.broadcast(keys);
@@ -425,6 +477,24 @@ export class Group implements ServedGroup {
     this.batchSizes[i]!++;
   }
 
+  /**
+   * The ring changed. A write this node applied as owner moments ago may have raced the change:
+   * the key's new owner may hold an older copy it loaded or was handed before the write. Every
+   * node is told to drop such keys, so the new owner takes the written value over (or reloads).
+   */
+  ringChanged(next: Ring, selfId: string, now: number, keepMs: number): void {
+    if (this.recentWrites.size === 0 || this.closed) return;
+    const moved: string[] = [];
+    for (const [key, at] of this.recentWrites) {
+      if (now - at >= keepMs) {
+        this.recentWrites.delete(key);
+        continue;
+      }
+      if (next.ownerOfHash(ringHash(key))?.id !== selfId) moved.push(key);
+    }
+    if (moved.length > 0) void this.broadcast(moved);
+  }
+
   /** Abort running loads; later calls fail with ClosedError. */
   close(): void {
     if (this.closed) return;
@@ -440,17 +510,37 @@ export class Group implements ServedGroup {
     if (count) this.c.gets++;
   }
 
+  /**
+   * A main-cache entry, if it may be served as owner data: stored in this ownership version (the
+   * common case, no hashing), or since this node has owned the key without interruption.
+   */
   private fromMain(key: string): Uint8Array | NotFound | undefined {
     const raw = this.main!.get(key);
     if (raw === undefined) return undefined;
+    const own = this.host.ownership;
+    const stamp = stampOf(raw);
+    if (stamp !== own.version) {
+      const hash = ringHash(key);
+      if (!own.validAsOwner(hash, stamp)) {
+        this.c.staleOwnerEntries++;
+        // Keep it only while the key's new owner may still ask for it.
+        if (!own.validForHandoff(hash, stamp, Date.now(), this.host.handoffWindowMs)) this.main!.delete(key);
+        return undefined;
+      }
+    }
     this.c.hits++;
     return untag(raw);
   }
 
+  /** A hot copy, unless stored before this node's last rejoin. */
   private fromHot(key: string): Uint8Array | NotFound | undefined {
     if (this.hot === undefined) return undefined;
     const raw = this.hot.get(key);
     if (raw === undefined) return undefined;
+    if (stampOf(raw) < this.host.ownership.rejoinVersion) {
+      this.hot.delete(key);
+      return undefined;
+    }
     this.c.hotHits++;
     return untag(raw);
   }
@@ -461,12 +551,17 @@ export class Group implements ServedGroup {
     const peer = this.host.route(hash);
     const p =
       peer === null
-        ? this.loads.run(key, (f) => this.runLoad(key, f, 'main'))
+        ? this.loads.run(key, (f) => this.runLoad(key, hash, f, 'owner'))
         : this.fetches.run(key, (f) => this.runFetch(key, hash, peer, f));
     return options?.signal ? withSignal(p, options.signal) : p;
   }
 
-  private async runLoad(key: string, flight: Flight<Outcome>, store: Store): Promise<Outcome> {
+  private async runLoad(key: string, hash: number, flight: Flight<Outcome>, mode: LoadMode): Promise<Outcome> {
+    const version = this.host.ownership.version;
+    if (mode === 'owner') {
+      const handed = await this.pullHandoff(key, hash, flight, version);
+      if (handed !== undefined) return handed;
+    }
     this.c.loads++;
     const controller = new AbortController();
     flight.controller = controller;
@@ -502,13 +597,54 @@ export class Group implements ServedGroup {
         this.c.loadErrors++;
         throw err;
       }
-      if (flight.stale) this.c.staleDrops++;
-      else if (!this.closed) this.store(store, key, entry);
-      return new Outcome(entry === NOT_FOUND_ENTRY ? NOT_FOUND : entry.subarray(1), 'load');
+      this.keepLoaded(key, hash, entry, flight, mode, version);
+      return new Outcome(entry[0] === TAG_NOT_FOUND ? NOT_FOUND : entry.subarray(PREFIX), 'load');
     } finally {
       clearTimeout(timer);
       controller.signal.removeEventListener('abort', onAbort!);
     }
+  }
+
+  /**
+   * Store a loaded (or handed-over) entry: in the main cache stamped with the version the load
+   * started in, if this node has owned the key without interruption since then; otherwise (the
+   * ring moved meanwhile, or a fallback) as a short-lived hot copy.
+   */
+  private keepLoaded(key: string, hash: number, entry: Uint8Array, flight: Flight<Outcome>, mode: LoadMode, version: number): void {
+    if (flight.stale) {
+      this.c.staleDrops++;
+      return;
+    }
+    if (this.closed) return;
+    if (mode === 'owner') {
+      const since = this.host.ownership.ownedSince(hash);
+      if (since >= 0 && since <= version) {
+        this.store('main', key, entry, version);
+        return;
+      }
+    }
+    this.store('fallback', key, entry, this.host.ownership.version);
+  }
+
+  /**
+   * This node gained the key recently: ask its previous owner for the copy it held (a value
+   * written there before the ring changed). Undefined when there is none or it cannot answer in
+   * time: the caller loads from the origin.
+   */
+  private async pullHandoff(key: string, hash: number, flight: Flight<Outcome>, version: number): Promise<Outcome | undefined> {
+    const from = this.host.handoffSource(hash);
+    if (from === null) return undefined;
+    let value: Uint8Array | undefined | null;
+    try {
+      value = await from.handoff(this.name, key, this.ownerTimeout);
+    } catch {
+      return undefined;
+    }
+    if (value === null) this.host.holdsNothing(from.id);
+    if (value === undefined || value === null) return undefined;
+    this.c.handoffsIn++;
+    this.keepLoaded(key, hash, entryOf(TAG_VALUE, value), flight, 'owner', version);
+    return new Outcome(value, 'handoff');
   }
 
   private callLoader(key: string, signal: AbortSignal, deadline: number): Promise<unknown> {
@@ -519,23 +655,23 @@ export class Group implements ServedGroup {
     }
   }
 
-  /** Tagged cache entry for a loader result; throws LoaderError for anything else. */
+  /** Cache entry (prefix + value) for a loader result; throws LoaderError for anything else. */
   private encodeLoaded(raw: unknown): Uint8Array {
-    if (raw === NOT_FOUND) return NOT_FOUND_ENTRY;
+    if (raw === NOT_FOUND) return entryOf(TAG_NOT_FOUND);
     if (raw instanceof Uint8Array) {
       if (raw.length > this.maxValueBytes) {
         throw new LoaderError(`loader of group ${this.name} returned ${raw.length} bytes, the limit is ${this.maxValueBytes}`);
       }
-      return tag(raw);
+      return entryOf(TAG_VALUE, raw);
     }
     if (typeof raw === 'string') {
       const n = utf8Length(raw);
       if (n > this.maxValueBytes) {
         throw new LoaderError(`loader of group ${this.name} returned ${n} bytes, the limit is ${this.maxValueBytes}`);
       }
-      const entry = new Uint8Array(n + 1);
+      const entry = new Uint8Array(n + PREFIX);
       entry[0] = TAG_VALUE;
-      encoder.encodeInto(raw, entry.subarray(1));
+      encoder.encodeInto(raw, entry.subarray(PREFIX));
       return entry;
     }
     throw new LoaderError(
@@ -543,17 +679,17 @@ export class Group implements ServedGroup {
     );
   }
 
-  private async runFetch(key: string, hash: number, peer: PeerClient, flight: Flight<Outcome>): Promise<Outcome> {
+  private async runFetch(key: string, hash: number, peer: GuardedPeer, flight: Flight<Outcome>): Promise<Outcome> {
     this.c.peerFetches++;
     let fetched: Uint8Array | undefined;
     try {
-      fetched = await peer.fetch(this.name, key, this.peerTimeout);
+      fetched = await peer.fetch(this.name, key, this.peerTimeout, this.ownerTimeout);
     } catch (err) {
       if (err instanceof PeerUnavailableError || err instanceof GroupError) {
         this.c.peerErrors++;
         if (!this.fallbackToLocalLoad || this.closed) throw err;
         this.c.localFallbacks++;
-        const o = await this.loads.run(key, (f) => this.runLoad(key, f, 'hot'));
+        const o = await this.loads.run(key, (f) => this.runLoad(key, hash, f, 'fallback'));
         return new Outcome(o.value, 'fallback');
       }
       this.c.remoteErrors++;
@@ -576,18 +712,28 @@ export class Group implements ServedGroup {
     }
     if (count + 1 < this.hotAfter) return;
     if (fetched !== undefined && fetched.length > this.maxValueBytes) return;
-    if (this.store('hot', key, fetched === undefined ? NOT_FOUND_ENTRY : tag(fetched))) this.c.hotAdmissions++;
+    const entry = fetched === undefined ? entryOf(TAG_NOT_FOUND) : entryOf(TAG_VALUE, fetched);
+    if (this.store('hot', key, entry, this.host.ownership.version)) this.c.hotAdmissions++;
   }
 
-  /** Put a tagged entry in a cache. Returns whether it was stored. */
-  private store(where: Store, key: string, entry: Uint8Array): boolean {
+  /**
+   * Put an entry in a cache, stamped with `stamp`. `main`: owner data (ttl / notFoundTtl); `hot`:
+   * a copy fetched from the owner (hotTtl); `fallback`: loaded here for a key this node does not
+   * own (fallbackTtl, in the hot cache). Returns whether it was stored.
+   */
+  private store(where: 'main' | 'hot' | 'fallback', key: string, entry: Uint8Array, stamp: number): boolean {
     const notFound = entry[0] === TAG_NOT_FOUND;
     if (notFound && this.notFoundTtl === 0) return false;
     const cache = where === 'main' ? this.main : this.hot;
     if (cache === undefined || entry.length > cache.maxValueBytes) return false;
     let ttl: number;
     if (where === 'main') ttl = notFound ? this.notFoundTtl : this.ttl;
-    else ttl = notFound ? Math.min(this.notFoundTtl, this.hotTtl) : this.hotTtl;
+    else {
+      const cap = where === 'hot' ? this.hotTtl : this.fallbackTtl;
+      ttl = notFound ? Math.min(this.notFoundTtl, cap) : cap;
+      if (ttl === 0) return false; // 0 here means "keep no copies", not "never expire"
+    }
+    setStamp(entry, stamp);
     try {
       cache.set(key, entry, { ttl });
       return true;
@@ -596,17 +742,20 @@ export class Group implements ServedGroup {
     }
   }
 
-  /** Owner side of a Set. */
+  /** Owner side of a Set (this node owns the key by its ring). */
   private applySet(key: string, value: Uint8Array, ttl: number | undefined): void {
     this.loads.forget(key);
     this.fetches.forget(key);
     this.hot?.delete(key);
+    const entry = entryOf(TAG_VALUE, value);
+    setStamp(entry, this.host.ownership.version);
     try {
-      this.main!.set(key, tag(value), { ttl: ttl ?? this.ttl });
+      this.main!.set(key, entry, { ttl: ttl ?? this.ttl });
     } catch (err) {
       if (err instanceof RangeError) throw new InvalidArgumentError(err.message);
       throw err;
     }
+    this.noteWrite(key);
   }
 
   /** Owner side of a Remove. */
@@ -617,8 +766,79 @@ export class Group implements ServedGroup {
       this.fetches.forget(k);
       this.hot?.delete(k);
       if (this.main!.delete(k)) n++;
+      this.noteWrite(k);
     }
     return n;
+  }
+
+  /** Remember a write applied here as owner, for `ringChanged`. */
+  private noteWrite(key: string): void {
+    const w = this.recentWrites;
+    w.delete(key); // re-insert: the map stays in time order
+    w.set(key, Date.now());
+    if (w.size > CLUSTER_DEFAULTS.recentWritesMax) w.delete(w.keys().next().value!);
+  }
+
+  /** NotOwnerError unless this node owns every key by its own ring. Checked before anything changes. */
+  private checkOwner(keys: readonly string[]): void {
+    for (const k of keys) {
+      const owner = this.host.route(ringHash(k));
+      if (owner !== null) {
+        throw new NotOwnerError(`key ${JSON.stringify(k.slice(0, 64))} of group ${this.name} belongs to ${owner.id} by this node's ring`);
+      }
+    }
+  }
+
+  /**
+   * Run a write against the keys' owners; when an owner answers NotOwnerError (its ring and ours
+   * disagree during a membership change), route again after a short backoff until `deadline`.
+   */
+  private async toOwner<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    let tries = 0;
+    try {
+      return await rerouteWrites.execute(() => {
+        if (tries++ > 0) this.c.writeReroutes++;
+        return attempt().catch((err: unknown) => {
+          last = err;
+          throw err;
+        });
+      }, AbortSignal.timeout(Math.max(1, deadline - Date.now())));
+    } catch (err) {
+      throw last instanceof NotOwnerError ? last : err;
+    }
+  }
+
+  /** Remove `keys` once: locally for keys this node owns, one Remove per other owner. */
+  private async removeRouted(keys: readonly string[], deadline: number): Promise<number> {
+    const local: string[] = [];
+    const remote = new Map<GuardedPeer, string[]>();
+    for (const k of keys) {
+      const peer = this.host.route(ringHash(k));
+      if (peer === null) {
+        local.push(k);
+      } else {
+        this.dropLocal(k);
+        let list = remote.get(peer);
+        if (!list) remote.set(peer, (list = []));
+        list.push(k);
+      }
+    }
+    const parts: Promise<number>[] = [];
+    if (local.length > 0) {
+      const n = this.applyRemove(local);
+      parts.push(this.broadcast(local).then(() => n));
+    }
+    for (const [peer, list] of remote) parts.push(peer.remove(this.name, list, Math.max(1, deadline - Date.now())));
+    const settled = await Promise.allSettled(parts);
+    let removed = 0;
+    let failure: unknown;
+    for (const s of settled) {
+      if (s.status === 'rejected') failure ??= s.reason;
+      else removed += s.value;
+    }
+    if (failure !== undefined) throw failure;
+    return removed;
   }
 
   /** Drop a key from both caches and detach in-flight loads/fetches. Returns whether anything was dropped. */
@@ -630,34 +850,58 @@ export class Group implements ServedGroup {
     return a || b || c || d;
   }
 
-  /** Tell every other node to drop these keys; waits for the answers, counts failures. */
+  /**
+   * Tell every other node to drop these keys; waits for the answers (each bounded by the owner
+   * deadline), counts failures. A suspect peer is not called (a failure too); a peer whose
+   * invalidation failed may keep its old copy (for at most hotTtl), so no handoff is taken from it.
+   */
   private async broadcast(keys: readonly string[]): Promise<void> {
     const calls: Promise<void>[] = [];
+    const peers: GuardedPeer[] = [];
     for (const peer of this.host.peers()) {
       if (keys.length === 1) {
-        calls.push(peer.invalidate(this.name, keys[0]!, this.peerTimeout));
+        calls.push(peer.invalidate(this.name, keys[0]!, this.ownerTimeout));
+        peers.push(peer);
       } else {
         for (let i = 0; i < keys.length; i += INVALIDATE_CHUNK) {
-          calls.push(peer.invalidateMany(this.name, keys.slice(i, i + INVALIDATE_CHUNK), this.peerTimeout));
+          calls.push(peer.invalidateMany(this.name, keys.slice(i, i + INVALIDATE_CHUNK), this.ownerTimeout));
+          peers.push(peer);
         }
       }
       this.c.invalidationsSent += keys.length;
     }
     if (calls.length === 0) return;
     const settled = await Promise.allSettled(calls);
-    for (const s of settled) if (s.status === 'rejected') this.c.invalidationErrors++;
+    for (let i = 0; i < settled.length; i++) {
+      if (settled[i]!.status === 'rejected') {
+        this.c.invalidationErrors++;
+        this.host.invalidationFailed(peers[i]!.id);
+      }
+    }
   }
 }
 
-function tag(value: Uint8Array): Uint8Array {
-  const entry = new Uint8Array(value.length + 1);
-  entry[0] = TAG_VALUE;
-  entry.set(value, 1);
+/** An entry: tag, a zero stamp (set when stored), the value. */
+function entryOf(tag: number, value?: Uint8Array): Uint8Array {
+  const entry = new Uint8Array(PREFIX + (value?.length ?? 0));
+  entry[0] = tag;
+  if (value) entry.set(value, PREFIX);
   return entry;
 }
 
+function setStamp(entry: Uint8Array, stamp: number): void {
+  entry[1] = stamp & 0xff;
+  entry[2] = (stamp >>> 8) & 0xff;
+  entry[3] = (stamp >>> 16) & 0xff;
+  entry[4] = (stamp >>> 24) & 0xff;
+}
+
+function stampOf(raw: Uint8Array): number {
+  return (raw[1]! | (raw[2]! << 8) | (raw[3]! << 16) | (raw[4]! << 24)) >>> 0;
+}
+
 function untag(raw: Uint8Array): Uint8Array | NotFound {
-  return raw[0] === TAG_VALUE ? raw.subarray(1) : NOT_FOUND;
+  return raw[0] === TAG_VALUE ? raw.subarray(PREFIX) : NOT_FOUND;
 }
 
 /** Segments for a cache of `bytes`: up to 16, each at least 256 KiB (and ≥ 1 KiB, the core's minimum). */

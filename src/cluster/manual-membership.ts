@@ -2,7 +2,7 @@
  * A membership set by hand: `set(nodes)` replaces it and notifies listeners. For tests, for
  * embedding, and for static configurations whose addresses are only known after binding.
  */
-import type { Membership, MembershipListener, NodeInfo } from './membership.js';
+import { normalizeMembers, type Membership, type MembershipListener, type NodeInfo } from './membership.js';
 
 export class ManualMembership implements Membership {
   private list: readonly NodeInfo[];
@@ -10,7 +10,7 @@ export class ManualMembership implements Membership {
   private closed = false;
 
   constructor(nodes: readonly NodeInfo[] = []) {
-    this.list = normalize(nodes);
+    this.list = normalizeMembers(nodes);
   }
 
   members(): readonly NodeInfo[] {
@@ -27,7 +27,7 @@ export class ManualMembership implements Membership {
   /** Replace the membership and notify every listener (synchronously). */
   set(nodes: readonly NodeInfo[]): void {
     if (this.closed) return;
-    this.list = normalize(nodes);
+    this.list = normalizeMembers(nodes);
     for (const l of [...this.listeners]) l(this.list);
   }
 
@@ -37,10 +37,4 @@ export class ManualMembership implements Membership {
     this.closed = true;
     this.listeners.clear();
   }
-}
-
-function normalize(nodes: readonly NodeInfo[]): readonly NodeInfo[] {
-  const byId = new Map<string, NodeInfo>();
-  for (const n of nodes) byId.set(n.id, n);
-  return Object.freeze([...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
 }

@@ -28,6 +28,34 @@ export interface Membership {
   start(): Promise<void>;
   /** Stop (deregister first where applicable). Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: subscribe to "this node is back after the others had dropped it" (etcd: its lease
+   * had expired, or its record was deleted, before it registered again). The cluster then stops
+   * serving as owner anything it stored before (see docs/cluster.md). Returns an unsubscribe function.
+   */
+  onRejoin?(listener: () => void): () => void;
+}
+
+/** Node order everywhere (rings, memberships, records): ids compared as plain strings. */
+export function compareById(a: NodeInfo, b: NodeInfo): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The nodes sorted by id. */
+export function sortById(nodes: Iterable<NodeInfo>): NodeInfo[] {
+  return [...nodes].sort(compareById);
+}
+
+/** One node per id (the last one given wins), sorted by id, frozen: a membership as every node builds it. */
+export function normalizeMembers(nodes: Iterable<NodeInfo>): readonly NodeInfo[] {
+  const byId = new Map<string, NodeInfo>();
+  for (const n of nodes) byId.set(n.id, n);
+  return Object.freeze(sortById(byId.values()));
+}
+
+/** `host:port`, with an IPv6 host in brackets (`[::1]:7070`). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A fixed membership: the given nodes, never changing. */
@@ -35,9 +63,7 @@ export class StaticMembership implements Membership {
   private readonly list: readonly NodeInfo[];
 
   constructor(nodes: readonly NodeInfo[]) {
-    const byId = new Map<string, NodeInfo>();
-    for (const n of nodes) byId.set(n.id, n);
-    this.list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.list = normalizeMembers(nodes);
   }
 
   members(): readonly NodeInfo[] {

@@ -3,7 +3,7 @@
  * the cluster swaps one reference, so a lookup always sees one complete ring (never a
  * half-rebuilt one) and no lock exists to be mishandled.
  */
-import type { NodeInfo } from './membership.js';
+import { normalizeMembers, type NodeInfo } from './membership.js';
 import { ringHash } from './hash.js';
 
 export const DEFAULT_REPLICAS = 160;
@@ -28,9 +28,7 @@ export class Ring {
       throw new RangeError(`replicas must be an integer in 1..10000, got ${replicas}`);
     }
     this.replicas = replicas;
-    const byId = new Map<string, NodeInfo>();
-    for (const n of nodes) byId.set(n.id, n);
-    const sorted = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const sorted = normalizeMembers(nodes);
     this.nodes = sorted;
 
     const hashes: number[] = [];
@@ -79,6 +77,36 @@ export class Ring {
     }
     if (lo === n) lo = 0;
     return this.nodes[this.owners[lo]!];
+  }
+
+  /**
+   * The hash ranges `id` owns, as inclusive `[lo, hi]` pairs in ascending order, adjacent ranges
+   * merged. A node owns (previous point, its point]; the arc past the last point wraps to the
+   * first point's owner. A ring without points (every weight 0) leaves every key with the node
+   * asking (the cluster routes it locally), so each member owns everything.
+   */
+  ranges(id: string): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    const n = this.points.length;
+    const x = this.nodes.findIndex((node) => node.id === id);
+    if (x < 0) return out;
+    if (n === 0) return [[0, 0xffffffff]]; // route() sends every key to the node asking
+    const push = (lo: number, hi: number): void => {
+      if (lo > hi) return; // a point equal to the previous one owns nothing
+      const last = out[out.length - 1];
+      if (last && last[1] + 1 === lo) last[1] = hi;
+      else out.push([lo, hi]);
+    };
+    if (this.owners[0] === x) push(0, this.points[0]!);
+    for (let i = 1; i < n; i++) if (this.owners[i] === x) push(this.points[i - 1]! + 1, this.points[i]!);
+    // Past the last point the ring wraps to the first point's owner.
+    if (this.owners[0] === x && this.points[n - 1]! < 0xffffffff) {
+      const lo = this.points[n - 1]! + 1;
+      const last = out[out.length - 1]!;
+      if (last[1] + 1 === lo) last[1] = 0xffffffff;
+      else out.push([lo, 0xffffffff]);
+    }
+    return out;
   }
 
   /** True when both rings contain the same node ids with the same weights and replicas. */

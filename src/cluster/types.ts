@@ -38,14 +38,32 @@ export interface GroupOptions {
   notFoundTtl?: number;
   /** Share of `maxBytes` given to the hot cache, 0..0.5; 0 disables it. Default 1/8. */
   hotCacheFraction?: number;
-  /** TTL (ms) of hot-cache entries (bounds staleness if an invalidation is lost). Default min(ttl, 60 s), or 60 s. */
+  /**
+   * TTL (ms) of hot-cache entries: copies of values fetched from their owner. Bounds how long a
+   * copy can outlive a lost invalidation, even when `ttl` is 0. Default min(ttl, 60 s), or 60 s.
+   */
   hotTtl?: number;
+  /**
+   * TTL (ms) of what this node loads for a key it does not own: when the owner could not be
+   * reached (fallback), or when a peer asked this node for a key its own ring gives to another
+   * node. Short, so such a copy does not outlive the owner's return by long. Default
+   * min(hotTtl, 2 s).
+   */
+  fallbackTtl?: number;
   /** Fetches of a key from its owner before it is admitted to the hot cache. Default 2; 1 = always. */
   hotAfter?: number;
   /** Loader deadline in ms. Default 5000. */
   loadTimeout?: number;
   /** Deadline (ms) of one RPC to a peer (fetch, set, remove, invalidate). Default loadTimeout + 1000. */
   peerTimeout?: number;
+  /**
+   * Longest a get waits for a key's owner that answers nothing at all (this call or any other)
+   * before loading the key itself; also the deadline of invalidations and handoff pulls. Far
+   * below `loadTimeout`: a hung owner costs a get at most this; an owner busy with a slow load
+   * (answering other calls meanwhile) is waited for, up to `peerTimeout`. Default: the cluster's
+   * `ownerTimeout` (1000 ms).
+   */
+  ownerTimeout?: number;
   /** When the owner cannot be reached, load locally (true) or fail with PeerUnavailableError. Default true. */
   fallbackToLocalLoad?: boolean;
   /** Longest key in UTF-8 bytes. Default: the cache's (1024 for ArenaCache). */
@@ -62,6 +80,7 @@ export type ResultSource =
   | 'hot' // this node's hot cache
   | 'load' // this node ran the loader (it owns the key, or a peer asked it to)
   | 'peer' // fetched from the owner
+  | 'handoff' // this node owns the key since a recent membership change; the previous owner handed it over
   | 'fallback'; // the owner could not be reached; this node ran the loader
 
 export type GetResult =
@@ -127,8 +146,19 @@ export interface GroupStats {
   removes: number;
   /** Keys served to peers (Get/GetMany received). */
   servedKeys: number;
-  /** Results not stored because a Set/Remove/invalidation overtook the load or fetch. */
+  /** Results not stored because a Set/Remove/invalidation (or a ring change) overtook the load or fetch. */
   staleDrops: number;
+  /**
+   * Main-cache entries not served because this node has not owned their key continuously since
+   * they were stored (it lost and regained the key, or was dropped by the other nodes meanwhile).
+   */
+  staleOwnerEntries: number;
+  /** Keys this node took over from their previous owner after a membership change (handoff pulls that found a value). */
+  handoffsIn: number;
+  /** Keys this node handed over to their new owner. */
+  handoffsOut: number;
+  /** Writes that met a node whose ring gave the key to another node, and were routed again. */
+  writeReroutes: number;
   main: { entries: number; bytes: number; maxBytes: number };
   hot: { entries: number; bytes: number; maxBytes: number };
 }

@@ -34,3 +34,12 @@ export function checkTtl(ttl: unknown, what = 'ttl'): asserts ttl is number {
     throw new InvalidArgumentError(`${what} must be a non-negative integer number of ms, got ${String(ttl)}`);
   }
 }
+
+/** Node ids: non-empty, no `/` (they are etcd key segments), no surrounding spaces. */
+export function checkNodeId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id === '' || id.includes('/') || id.trim() !== id) {
+    throw new InvalidArgumentError(
+      `invalid node id ${JSON.stringify(String(id))}: non-empty, no '/', no surrounding spaces`,
+    );
+  }
+}

@@ -2,8 +2,9 @@
  * Start etcd membership from a node's configuration (used by the node entry point / CLI).
  */
 import type { NodeInfo } from '../cluster/membership.js';
-import { etcdAccess, type EtcdAccessConfig } from './etcd-access.js';
-import { EtcdMembership, type EtcdMembershipOptions, type MembershipLogger } from './etcd-membership.js';
+import { etcdAccess, type EtcdAccessConfig } from './etcd/access.js';
+import { EtcdMembership } from './etcd/membership.js';
+import type { EtcdMembershipOptions, MembershipLogger } from './etcd/options.js';
 
 /** The `etcd` section of a node's config (YAML/flags). File paths are read at start. */
 export interface EtcdDiscoveryConfig extends EtcdAccessConfig {

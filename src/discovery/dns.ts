@@ -15,7 +15,7 @@
  *   server unreachable, timeout, SERVFAIL → keep the last membership; logged once per outage
  */
 import { Resolver } from 'node:dns/promises';
-import type { Membership, MembershipListener, NodeInfo } from '../cluster/membership.js';
+import { formatHostPort, normalizeMembers, type Membership, type MembershipListener, type NodeInfo } from '../cluster/membership.js';
 
 export interface DnsLogger {
   info(obj: object, msg?: string): void;
@@ -43,15 +43,9 @@ export const DNS_DEFAULTS = { intervalMs: 5000, timeoutMs: 2000 } as const;
 /** Answers that mean "nobody is listed", as opposed to "could not ask". */
 const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA']);
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1));
 }
-
-const byId = (a: NodeInfo, b: NodeInfo) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class DnsMembership implements Membership {
   readonly name: string;
@@ -151,7 +145,7 @@ export class DnsMembership implements Membership {
     };
     if (this.srv) {
       const records = await this.resolver.resolveSrv(this.name).catch(orNone);
-      return (records as { name: string; port: number }[]).map((r) => hostPort(r.name.replace(/\.$/, ''), r.port));
+      return (records as { name: string; port: number }[]).map((r) => formatHostPort(r.name.replace(/\.$/, ''), r.port));
     }
     // One family may be refused or fail while the other answers: the answers that came are used;
     // only when neither family answered is the lookup a failure.
@@ -161,7 +155,7 @@ export class DnsMembership implements Membership {
     ]);
     const answered = results.filter((r): r is PromiseFulfilledResult<string[]> => r.status === 'fulfilled');
     if (answered.length === 0) throw (results[0] as PromiseRejectedResult).reason;
-    return answered.flatMap((r) => r.value).map((ip) => hostPort(ip, this.port));
+    return answered.flatMap((r) => r.value).map((ip) => formatHostPort(ip, this.port));
   }
 
   private publish(addresses: string[]): void {
@@ -174,12 +168,12 @@ export class DnsMembership implements Membership {
         "this node's address is not among the DNS answers: other nodes know it by another id (set --advertise-host to the address DNS gives for it)",
       );
     }
-    const next = [self, ...found.filter((a) => a !== self.grpcAddress).map((a): NodeInfo => ({ id: a, grpcAddress: a }))].sort(byId);
+    const next = normalizeMembers([self, ...found.filter((a) => a !== self.grpcAddress).map((a): NodeInfo => ({ id: a, grpcAddress: a }))]);
     const key = (l: readonly NodeInfo[]) => l.map((m) => m.id).join(',');
     if (key(next) === key(this.list)) return;
     const before = new Set(this.list.map((m) => m.id));
     const after = new Set(next.map((m) => m.id));
-    this.list = Object.freeze(next);
+    this.list = next;
     this.log.info(
       {
         name: this.name,

@@ -1,5 +1,7 @@
+export { EtcdMembership } from './etcd/membership.js';
 export {
-  EtcdMembership,
+  ETCD_DEFAULTS,
+  checkLeaseTtl,
   type EtcdMembershipOptions,
   type EtcdTlsOptions,
   type EtcdMembershipStats,
@@ -8,7 +10,7 @@ export {
   type MembershipEvent,
   type MembershipEventListener,
   type MembershipLogger,
-} from './etcd-membership.js';
+} from './etcd/options.js';
 export {
   startEtcdMembership,
   etcdMembershipOptions,

@@ -7,6 +7,7 @@
  * The node id in the key is authoritative; the `id` in the JSON is informational.
  */
 import type { NodeInfo } from '../cluster/membership.js';
+import { checkNodeId } from '../cluster/validate.js';
 
 /** `/arenacache` + `default` → `/arenacache/default/` (always one leading slash, one trailing slash). */
 export function serviceDir(prefix: string, service: string): string {
@@ -15,14 +16,8 @@ export function serviceDir(prefix: string, service: string): string {
   return (p === '/' ? '' : p) + '/' + service + '/';
 }
 
-export function validateNodeId(id: string): void {
-  if (!id || id.includes('/') || id.trim() !== id) {
-    throw new RangeError(`invalid node id ${JSON.stringify(id)}: non-empty, no '/', no surrounding spaces`);
-  }
-}
-
 export function recordKey(dir: string, id: string): string {
-  validateNodeId(id);
+  checkNodeId(id);
   return dir + id;
 }
 
@@ -58,11 +53,6 @@ export function decodeRecord(dir: string, key: string, value: string): NodeInfo 
   if (typeof r.version === 'string') node.version = r.version;
   if (typeof r.startedAt === 'number' && Number.isFinite(r.startedAt)) node.startedAt = r.startedAt;
   return node;
-}
-
-/** Node ids are compared as plain strings (same order as StaticMembership). */
-export function sortById(nodes: Iterable<NodeInfo>): NodeInfo[] {
-  return [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Canonical string for equality checks between membership snapshots. */

@@ -3,10 +3,14 @@
  * The `arenacache` command: `serve` runs a node (what `npm start` runs); get/set/del/stats/members
  * talk to a running node over its HTTP API.
  */
+// First: signal handlers, before anything else loads (see early-signals.ts); the rest of the
+// program is imported after them (static imports would all be loaded before any of it runs).
+import { onReloadSignal, onShutdownSignal, pendingSignals } from './early-signals.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } from './client.js';
-import { configJsonSchema, ConfigError, loadConfig, type NodeConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } from './config/index.js';
+import type { NodeConfig } from './config/index.js';
+const { CLIENT_USAGE, clientFlagsHelp, EXIT_ERROR, EXIT_OK, runClient } = await import('./client.js');
+const { configJsonSchema, ConfigError, loadConfig, redactedConfig, SERVE_ACTIONS, SERVE_FLAGS, serveHelp } = await import('./config/index.js');
 
 function version(): string {
   try {
@@ -76,12 +80,15 @@ async function serve(argv: string[]): Promise<number> {
   }
 
   // Loaded here so that client commands do not pay for gRPC, etcd and prom-client.
-  const [{ createLogger }, { NodeServer }, { reloadConfig }] = await Promise.all([
-    import('./logger.js'),
-    import('./server.js'),
-    import('./reload.js'),
-  ]);
+  const { createLogger } = await import('./logger.js');
   const logger = createLogger(config.logLevel, { name: 'arenacache' });
+  logger.info({ pid: process.pid, version: version() }, 'starting');
+  const [{ NodeServer }, { reloadConfig }] = await Promise.all([import('./server.js'), import('./reload.js')]);
+  if (pendingSignals().length > 0) {
+    // Stopped while loading: nothing was bound or registered yet.
+    logger.info({ signal: pendingSignals()[0] }, 'signal received before the node started: stopped');
+    return EXIT_OK;
+  }
   let node: InstanceType<typeof NodeServer>;
   try {
     node = new NodeServer({ config, logger, version: version() });
@@ -111,10 +118,9 @@ async function serve(argv: string[]): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  onShutdownSignal(onSignal);
   // SIGHUP would kill the process (exit 129, no log line): reload what can be reloaded instead.
-  process.on('SIGHUP', () => {
+  onReloadSignal(() => {
     if (signals > 0) return void logger.info({ signal: 'SIGHUP' }, 'shutting down: SIGHUP ignored');
     config = reloadConfig(config, sources, logger);
   });

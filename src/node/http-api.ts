@@ -10,7 +10,7 @@
  * Errors are JSON `{ "error": code, "message": text }`. See docs/node.md for the reference.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Group } from '../cluster/group.js';
 import {
@@ -19,6 +19,7 @@ import {
   GroupError,
   InvalidArgumentError,
   LoaderError,
+  NotOwnerError,
   PeerUnavailableError,
 } from '../cluster/errors.js';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
@@ -52,10 +53,14 @@ export interface ApiHost {
   /** The cluster once groups exist; undefined while the node is starting. */
   cluster(): Cluster | undefined;
   readiness(): { ready: boolean; state: string; reason?: string };
-  stats(): unknown;
+  /** /v1/stats; `authenticated`: the caller presented a configured token (sees endpoints and origins). */
+  stats(authenticated: boolean): unknown;
   members(): unknown;
   metrics: NodeMetrics;
+  /** Bearer token for writes (PUT, DELETE); also accepted for reads. */
   authToken: string | undefined;
+  /** Bearer token for reads (GET/HEAD of keys, get-many, /v1/stats, /v1/members, /metrics); off when undefined. */
+  readToken?: string | undefined;
   logger: Logger;
   /** True while shutting down: responses close their connection. */
   draining(): boolean;
@@ -177,20 +182,24 @@ async function handle(host: ApiHost, r: Route, req: IncomingMessage, res: Server
     }
     case 'metrics': {
       allow(method, ['GET', 'HEAD']);
+      authorizeRead(host, req);
       const text = await host.metrics.text();
       return send(res, 200, Buffer.from(text), host.metrics.contentType);
     }
     case 'stats':
       allow(method, ['GET', 'HEAD']);
-      return sendJson(res, 200, host.stats());
+      authorizeRead(host, req);
+      return sendJson(res, 200, host.stats(presentedToken(host, req)));
     case 'members':
       allow(method, ['GET', 'HEAD']);
+      authorizeRead(host, req);
       return sendJson(res, 200, host.members());
     case 'none':
       throw new HttpError(404, 'no_route', `no route for ${method} ${(req.url ?? '').split('?')[0]}`);
     case 'key': {
       allow(method, ['GET', 'HEAD', 'PUT', 'DELETE']);
       if (method === 'PUT' || method === 'DELETE') authorize(host, req);
+      else authorizeRead(host, req);
       const group = groupOf(host, r.group);
       checkKey(group, r.key);
       if (method === 'GET' || method === 'HEAD') {
@@ -214,6 +223,7 @@ async function handle(host: ApiHost, r: Route, req: IncomingMessage, res: Server
     }
     case 'get-many': {
       allow(method, ['POST']);
+      authorizeRead(host, req);
       const group = groupOf(host, r.group);
       return getMany(group, req, res);
     }
@@ -318,13 +328,31 @@ function allow(method: string, methods: string[]): void {
 function authorize(host: ApiHost, req: IncomingMessage): void {
   const token = host.authToken;
   if (token === undefined) return;
-  const got = req.headers.authorization ?? '';
-  const want = `Bearer ${token}`;
-  const a = Buffer.from(got);
-  const b = Buffer.from(want);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+  if (!bearerIs(req, token)) {
     throw new HttpError(401, 'unauthorized', 'writes need "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
   }
+}
+
+/** Reads need the read token (or the write token) when a read token is configured. */
+function authorizeRead(host: ApiHost, req: IncomingMessage): void {
+  if (host.readToken === undefined) return;
+  if (!presentedToken(host, req)) {
+    throw new HttpError(401, 'unauthorized', 'reads need "Authorization: Bearer <read token>"', { 'www-authenticate': 'Bearer' });
+  }
+}
+
+/** Whether the request carries a configured token (read or write). */
+function presentedToken(host: ApiHost, req: IncomingMessage): boolean {
+  return (
+    (host.readToken !== undefined && bearerIs(req, host.readToken)) || (host.authToken !== undefined && bearerIs(req, host.authToken))
+  );
+}
+
+/** `Authorization: Bearer <token>`, compared in constant time over equal-length digests. */
+function bearerIs(req: IncomingMessage, token: string): boolean {
+  const got = createHash('sha256').update(req.headers.authorization ?? '').digest();
+  const want = createHash('sha256').update(`Bearer ${token}`).digest();
+  return timingSafeEqual(got, want);
 }
 
 function groupOf(host: ApiHost, name: string): Group {
@@ -357,6 +385,17 @@ function ttlOf(req: IncomingMessage, query: URLSearchParams): number | undefined
   }
 }
 
+/** The client went away before its request body was complete: nothing to answer, nothing changed. */
+export class ClientAbortedError extends Error {
+  override readonly name = 'ClientAbortedError';
+  constructor(
+    readonly received: number,
+    readonly declared: number | undefined,
+  ) {
+    super(`the client closed the connection after ${received}${declared !== undefined ? ` of ${declared}` : ''} body bytes`);
+  }
+}
+
 /** Read the body, at most `limit` bytes (413 past it; the connection is then closed). */
 function readBody(req: IncomingMessage, res: ServerResponse, limit: number, what: string): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -380,13 +419,21 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, what
       }
       chunks.push(c);
     });
+    const aborted = (): void => {
+      if (failed) return;
+      failed = true;
+      reject(new ClientAbortedError(total, Number.isFinite(declared) ? declared : undefined));
+    };
     req.once('end', () => {
       if (failed) return;
+      failed = true;
       const b = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
       resolve(new Uint8Array(b.buffer, b.byteOffset, b.length));
     });
-    req.once('error', (err) => {
-      if (!failed) reject(err);
+    // An upload cut short shows up as 'error' ("aborted", ECONNRESET) and/or 'close' before 'end'.
+    req.once('error', aborted);
+    req.once('close', () => {
+      if (!req.complete) aborted();
     });
   });
 }
@@ -415,11 +462,18 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof DeadlineError) return new HttpError(504, 'origin_timeout', err.message);
   if (err instanceof LoaderError) return new HttpError(502, 'origin_error', err.message);
   if (err instanceof PeerUnavailableError) return new HttpError(503, 'peer_unavailable', err.message);
+  if (err instanceof NotOwnerError) return new HttpError(503, 'ring_disagreement', err.message);
   if (err instanceof ClosedError) return new HttpError(503, 'not_ready', err.message);
   return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
 }
 
 function sendError(res: ServerResponse, err: unknown, log: Logger, reqId: string): void {
+  if (err instanceof ClientAbortedError) {
+    log.info({ reqId, received: err.received, declared: err.declared ?? null }, 'upload aborted by the client');
+    res.statusCode = 499; // "client closed request", for the request metrics; nothing is sent
+    res.destroy();
+    return;
+  }
   const e = toHttpError(err);
   if (e.status === 500) log.error({ reqId, err: err instanceof Error ? err.stack : String(err) }, 'internal error');
   if (res.headersSent) {

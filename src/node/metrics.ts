@@ -10,8 +10,8 @@ import type { GroupCacheStats } from '../cluster/group.js';
 import { BATCH_SIZE_BUCKETS, type GroupStats } from '../cluster/types.js';
 import { ABI_VERSION } from '../core/abi.js';
 import type { CacheStats } from '../core/types.js';
-import type { ServerStats } from '../transport/server.js';
-import type { EtcdMembershipStats } from '../discovery/etcd-membership.js';
+import type { ServerStats } from '../cluster/peer.js';
+import type { EtcdMembershipStats } from '../discovery/etcd/options.js';
 
 /** One group at scrape time: its counters and its caches' own stats (`Group.cacheStats()`). */
 export interface GroupSnapshot extends GroupCacheStats {
@@ -120,6 +120,14 @@ export class NodeMetrics {
     perGroup('arenacache_invalidations_received_total', 'Keys dropped because their owner changed them', 'counter', (s) => s.hotInvalidations);
     perGroup('arenacache_invalidations_sent_total', 'Invalidations sent to peers as owner', 'counter', (s) => s.invalidationsSent);
     perGroup('arenacache_invalidation_errors_total', 'Invalidations that failed', 'counter', (s) => s.invalidationErrors);
+    this.add('arenacache_handoffs_total', 'Keys taken over from their previous owner (direction=in) or handed to their new owner (direction=out) after a membership change', 'counter', () =>
+      this.groups().flatMap((g) => [
+        { value: g.stats.handoffsIn, labels: { group: g.stats.name, direction: 'in' } },
+        { value: g.stats.handoffsOut, labels: { group: g.stats.name, direction: 'out' } },
+      ]),
+    );
+    perGroup('arenacache_stale_owner_entries_total', 'Cached entries not served because this node had not owned their key continuously since storing them', 'counter', (s) => s.staleOwnerEntries);
+    perGroup('arenacache_write_reroutes_total', 'Writes routed again because the owner\'s ring and this node\'s disagreed for a moment', 'counter', (s) => s.writeReroutes);
 
     this.add('arenacache_batch_size', 'Keys per coalesced Get/GetMany call sent to a peer', 'histogram', () =>
       this.groups().flatMap((g) => batchHistogram('arenacache_batch_size', g.stats)),
@@ -151,7 +159,7 @@ export class NodeMetrics {
     this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method', 'counter', () => {
       const s = source.grpcServer();
       if (!s) return [];
-      return (['get', 'getMany', 'set', 'remove', 'invalidate'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
+      return (['get', 'getMany', 'set', 'remove', 'invalidate', 'handoff'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
     });
     this.add('arenacache_grpc_served_errors_total', 'Peer gRPC calls that failed, by status code', 'counter', () =>
       Object.entries(source.grpcServer()?.errors ?? {}).map(([code, value]) => ({ value, labels: { code } })),
@@ -190,8 +198,10 @@ export class NodeMetrics {
     this.httpDuration.observe({ method, route, code: String(code) }, seconds);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    // prom-client prints NaN as "Nan" (not valid exposition text), e.g. the event-loop lag before
+    // its first sample; Prometheus spells it NaN.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   get contentType(): string {

@@ -13,17 +13,20 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Cluster } from '../cluster/cluster.js';
 import { StaticMembership, type Membership, type NodeInfo } from '../cluster/membership.js';
+import { ClosedError } from '../cluster/errors.js';
 import type { CacheStats } from '../core/types.js';
-import { EtcdMembership } from '../discovery/etcd-membership.js';
+import { EtcdMembership } from '../discovery/etcd/membership.js';
 import { etcdMembershipOptions } from '../discovery/config.js';
 import { DnsMembership } from '../discovery/dns.js';
-import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, redactedConfig, type NodeConfig } from './config/index.js';
+import { advertiseHostOf, formatHostPort, isWildcard, parsePeers, publicConfig, redactedConfig, type NodeConfig } from './config/index.js';
 import { etcdCause } from './etcd-cause.js';
 import { EtcdOutageLog } from './etcd-outage-log.js';
 import { createHandler } from './http-api.js';
 import type { Logger } from './logger.js';
 import { NodeMetrics, type GroupSnapshot } from './metrics.js';
 import { prepareOrigin } from './origins.js';
+import { grpcTransport } from '../transport/grpc-transport.js';
+import { readClusterSecret } from '../transport/auth.js';
 import type { Loader } from '../cluster/types.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
@@ -51,6 +54,8 @@ export class NodeServer {
   private inFlight = 0;
   private membershipChanges = -1;
   private stopping: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopRequested = false;
   private readonly staticPeers: NodeInfo[];
 
   constructor(options: NodeServerOptions) {
@@ -70,10 +75,11 @@ export class NodeServer {
     const handler = createHandler({
       cluster: () => (this.nodeState === 'ready' || this.nodeState === 'draining' ? this.cluster : undefined),
       readiness: () => this.readiness(),
-      stats: () => this.stats(),
+      stats: (authenticated) => this.stats(authenticated),
       members: () => this.members(),
       metrics: this.metrics,
       authToken: this.config.http.authToken,
+      readToken: this.config.http.readToken,
       logger: this.logger,
       draining: () => this.nodeState === 'draining' || this.nodeState === 'stopped',
     });
@@ -106,11 +112,22 @@ export class NodeServer {
     return lease === undefined ? { ready: true, state } : { ready: true, state, lease };
   }
 
-  /** Bind HTTP, build groups, bind gRPC, join the membership. Rejects (after cleaning up) on failure. */
-  async start(): Promise<void> {
-    if (this.nodeState !== 'created') throw new Error('start() called twice');
+  /**
+   * Bind HTTP, build groups, bind gRPC, join the membership. Rejects (after cleaning up) on
+   * failure, and with ClosedError when stop() is called meanwhile (stop() then waits for it).
+   */
+  start(): Promise<void> {
+    if (this.nodeState !== 'created') return Promise.reject(new Error('start() called twice'));
     this.nodeState = 'starting';
+    this.starting = this.startSteps();
+    return this.starting;
+  }
+
+  private async startSteps(): Promise<void> {
     const cfg = this.config;
+    const stopped = (): void => {
+      if (this.stopRequested) throw new ClosedError('stopped while starting');
+    };
     const adv = advertiseHostOf(cfg);
 
     // Origins first: a missing or broken module origin is reported before anything listens.
@@ -118,7 +135,7 @@ export class NodeServer {
     try {
       origins = await Promise.all(cfg.groups.map((g) => prepareOrigin(g, cfg.baseDir)));
     } catch (err) {
-      this.nodeState = 'stopped';
+      if (this.nodeState === 'starting') this.nodeState = 'stopped';
       throw err;
     }
 
@@ -130,6 +147,10 @@ export class NodeServer {
       });
     });
     this.http.on('error', (err) => this.logger.error({ err: err.message }, 'http server error'));
+    if (this.stopRequested) {
+      await this.abortStart();
+      stopped();
+    }
     const httpPort = (this.http.address() as AddressInfo).port;
     this.httpAddr = formatHostPort(cfg.advertiseHost ?? (isWildcard(cfg.http.host) ? adv : cfg.http.host), httpPort);
     this.logger.info({ httpAddress: this.httpAddr }, 'http listening');
@@ -137,13 +158,18 @@ export class NodeServer {
     const id = cfg.id ?? (cfg.grpc.port !== 0 ? formatHostPort(adv, cfg.grpc.port) : `${hostname()}-${process.pid}`);
     const cluster = new Cluster({
       self: { id, httpAddress: this.httpAddr, version: this.version, startedAt: this.startedAt },
-      grpc: {
+      transport: grpcTransport({
         host: cfg.grpc.host,
         port: cfg.grpc.port,
         advertiseHost: adv,
         ...(cfg.grpc.tls ? { tls: cfg.grpc.tls } : {}),
+        ...(cfg.cluster.secretFile !== undefined ? { secret: readClusterSecret(cfg.cluster.secretFile) } : {}),
+        insecure: cfg.cluster.insecurePeers,
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
-      },
+      }),
+      ownerTimeout: cfg.cluster.ownerTimeout,
+      breakerFailures: cfg.cluster.breakerFailures,
+      breakerHalfOpenMs: cfg.cluster.breakerHalfOpen,
       maxValueBytes: cfg.maxValueBytes,
       membership: (self) => this.createMembership(self),
     });
@@ -151,6 +177,15 @@ export class NodeServer {
     cluster.on('membership', (members: readonly NodeInfo[]) => {
       this.membershipChanges++;
       this.logger.debug({ members: members.map((m) => m.id) }, 'ring rebuilt');
+    });
+    cluster.on('peer-suspect', (peer: NodeInfo) =>
+      this.logger.warn({ peer: peer.id, grpcAddress: peer.grpcAddress }, 'peer suspect: it missed its deadlines; loading its keys locally'),
+    );
+    cluster.on('peer-recovered', (peer: NodeInfo) => this.logger.info({ peer: peer.id }, 'peer answering again'));
+    cluster.on('rejoined', () => {
+      if (this.nodeState === 'ready') {
+        this.logger.warn({}, 'rejoined: the other nodes had dropped this one; not serving what it held as owner before');
+      }
     });
 
     try {
@@ -170,8 +205,9 @@ export class NodeServer {
           ...(g.fallbackToLocalLoad !== undefined ? { fallbackToLocalLoad: g.fallbackToLocalLoad } : {}),
         });
         load = origins[i]!.loader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
+        stopped();
       }
-      await this.joinCluster(cluster);
+      await this.joinCluster(cluster); // stop() closes the cluster: this rejects with ClosedError, nothing left registered
     } catch (err) {
       await this.abortStart();
       throw err;
@@ -230,7 +266,7 @@ export class NodeServer {
   }
 
   private async abortStart(): Promise<void> {
-    this.nodeState = 'stopped';
+    if (this.nodeState === 'starting') this.nodeState = 'stopped';
     this.etcdLog?.close();
     await this.cluster?.close().catch(() => {});
     this.http.close();
@@ -285,8 +321,17 @@ export class NodeServer {
   private async drain(reason: string): Promise<void> {
     const t0 = Date.now();
     const deadline = t0 + this.config.shutdownTimeout;
+    const wasStarting = this.nodeState === 'starting';
     this.nodeState = 'draining';
     this.logger.info({ reason, inFlight: this.inFlight, timeoutMs: this.config.shutdownTimeout }, 'draining');
+
+    // 0. Stopped while starting: let start() stop at its next step (closing the cluster makes a
+    // start blocked on the membership give up, revoking whatever it registered), then drain.
+    if (wasStarting) {
+      this.stopRequested = true;
+      void this.cluster?.close();
+      await bounded(this.starting?.catch(() => {}) ?? Promise.resolve(), deadline - Date.now());
+    }
 
     // 1. Leave the membership first: with etcd, revoking the lease makes peers drop us at once.
     if (this.membership) {
@@ -346,7 +391,8 @@ export class NodeServer {
     };
   }
 
-  stats(): unknown {
+  /** /v1/stats. Without a token (`authenticated` false) the config omits endpoints, origin URLs and paths. */
+  stats(authenticated = false): unknown {
     const c = this.cluster;
     const cs = c?.stats();
     const groups: Record<string, unknown> = {};
@@ -388,7 +434,7 @@ export class NodeServer {
       groups,
       grpc: cs?.server ?? null,
       peers: cs?.peers ?? [],
-      config: redactedConfig(this.config),
+      config: authenticated ? redactedConfig(this.config) : publicConfig(this.config),
     };
   }
 }

@@ -1,10 +1,22 @@
-export { PeerServer, DEFAULT_MAX_MESSAGE_BYTES } from './server.js';
-export type { PeerHandler, ServedGroup, PeerServerOptions, ServerStats, MethodCounters } from './server.js';
-export { PeerClient } from './client.js';
-export type { PeerClientOptions, PeerClientStats, FetchResult } from './client.js';
+export { GrpcTransport, grpcTransport, GRPC_TRANSPORT_DEFAULTS, MESSAGE_OVERHEAD_BYTES } from './grpc-transport.js';
+export type { GrpcTransportOptions } from './grpc-transport.js';
+export { PeerServer } from './peer-server.js';
+export type { PeerServerOptions } from './peer-server.js';
+export { GrpcPeerClient } from './peer-client.js';
+export type { GrpcPeerClientOptions, GrpcPeerClientStats } from './peer-client.js';
 export { KeyBatcher } from './batcher.js';
 export type { BatcherOptions, BatchSender } from './batcher.js';
 export { serverCredentials, channelCredentials, tlsChannelOptions } from './tls.js';
 export type { TlsConfig } from './tls.js';
+export { statusOf, statusName, errorFromStatus, kindOf } from './status.js';
 export { peerService, PROTO_PATH, SERVICE_NAME, ERROR_KIND_KEY } from './proto.js';
 export type * from './proto.js';
+export {
+  checkPeerSecurity,
+  isLoopbackHost,
+  readClusterSecret,
+  SecretCheck,
+  SECRET_METADATA_KEY,
+  MIN_SECRET_BYTES,
+} from './auth.js';
+export type { PeerSecurity } from './auth.js';

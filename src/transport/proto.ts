@@ -34,6 +34,10 @@ export interface GetManyItem {
 export interface GetManyResponse {
   items: GetManyItem[];
 }
+export interface HandoffResponse {
+  items: GetManyItem[];
+  holdsNothing: boolean;
+}
 export interface SetRequest {
   group: string;
   key: Uint8Array;
@@ -68,6 +72,7 @@ export interface PeerMethods {
   Set: MethodDefinition<SetRequest, SetResponse>;
   Remove: MethodDefinition<RemoveRequest, RemoveResponse>;
   Invalidate: MethodDefinition<InvalidateRequest, InvalidateResponse>;
+  Handoff: MethodDefinition<GetManyRequest, HandoffResponse>;
 }
 
 let cached: PeerMethods | undefined;

@@ -18,6 +18,7 @@ import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
 import { KillableProxy } from '../helpers/cluster-proxy.js';
 import { freePort } from '../helpers/etcd.js';
+import { grpcTransport } from '../../src/transport/index.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -366,7 +367,7 @@ describe('writes while the owner is not (yet) listening', () => {
       expect(settled).toBe(false); // waiting for the owner, not failed
       lateCluster = new Cluster({
         self: { id: late.id, grpcAddress: late.grpcAddress },
-        grpc: { host: '127.0.0.1', port: Number(late.grpcAddress.split(':')[1]), shutdownGraceMs: 100 },
+        transport: grpcTransport({ host: '127.0.0.1', port: Number(late.grpcAddress.split(':')[1]), shutdownGraceMs: 100 }),
         membership: (self) => new StaticMembership([n1.cluster.self, self]),
       });
       const gl = await lateCluster.addGroup('w', { maxBytes: 1 << 20, load: (k) => `owner:${k}` });
@@ -386,7 +387,7 @@ describe('writes while the owner is not (yet) listening', () => {
     const { g1, keys } = await withLatePeer(400);
     const err = await g1.set(keys[0], 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PeerUnavailableError);
-    expect((err as PeerUnavailableError).code).toBe(4); // DEADLINE_EXCEEDED: it waited for the owner
+    expect((err as PeerUnavailableError).reason).toBe('timeout'); // it waited for the owner
     await expect(g1.remove(keys[1])).rejects.toBeInstanceOf(PeerUnavailableError);
     // Gets stay fail-fast: with a 60 s peer deadline the fallback still comes from the refused call.
     const g2 = await harness!.nodes[0]!.cluster.addGroup('w2', { maxBytes: 1 << 20, peerTimeout: 60_000, load: (k) => `local:${k}` });

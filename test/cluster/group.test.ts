@@ -16,6 +16,7 @@ import {
   type LoadContext,
 } from '../../src/cluster/index.js';
 import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
+import { grpcTransport } from '../../src/transport/index.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +32,7 @@ let now = 1_000_000;
 const cacheFactory = (o: ArenaCacheOptions) => ArenaCache.create({ ...o, clock: () => now });
 
 async function single(opts: Partial<GroupOptions> & Pick<GroupOptions, 'load'>, name = 'g') {
-  cluster = new Cluster({ self: { id: 'solo' }, grpc: { port: 0, shutdownGraceMs: 100 }, cacheFactory });
+  cluster = new Cluster({ self: { id: 'solo' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }), cacheFactory });
   await cluster.start();
   return cluster.addGroup(name, { maxBytes: 1 << 20, ...opts });
 }

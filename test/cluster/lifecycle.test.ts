@@ -10,6 +10,7 @@ import {
   type MembershipListener,
   type NodeInfo,
 } from '../../src/cluster/index.js';
+import { grpcTransport } from '../../src/transport/index.js';
 
 /** An in-test membership that records calls and lets the test decide when start() resolves. */
 class ProbeMembership implements Membership {
@@ -54,7 +55,7 @@ describe('cluster lifecycle', () => {
     let probe: ProbeMembership | undefined;
     const c = new Cluster({
       self: { id: 'a', httpAddress: '127.0.0.1:8080' },
-      grpc: { port: 0, shutdownGraceMs: 100 },
+      transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }),
       membership: (self) => {
         seen = self;
         return (probe = new ProbeMembership([self]));
@@ -79,7 +80,7 @@ describe('cluster lifecycle', () => {
 
   it('close during a slow membership start deregisters, and start rejects with ClosedError', async () => {
     const probe = new ProbeMembership([], false);
-    const c = new Cluster({ self: { id: 'a' }, grpc: { port: 0, shutdownGraceMs: 100 }, membership: probe });
+    const c = new Cluster({ self: { id: 'a' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }), membership: probe });
     const starting = c.start();
     await probe.startCalled;
     expect(probe.calls).toEqual(['start']);
@@ -98,7 +99,7 @@ describe('cluster lifecycle', () => {
     const called = new Promise<void>((r) => (factoryCalled = r));
     const c = new Cluster({
       self: { id: 'a' },
-      grpc: { port: 0, shutdownGraceMs: 100 },
+      transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }),
       membership: () => {
         factoryCalled();
         return new Promise<ProbeMembership>((r) => (resolveFactory = r));
@@ -125,7 +126,7 @@ describe('cluster lifecycle', () => {
     let calls = 0;
     const c = new Cluster({
       self: { id: 'a' },
-      grpc: { port: 0, shutdownGraceMs: 100 },
+      transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }),
       membership: (self) => {
         calls++;
         return new ProbeMembership([self]);
@@ -140,7 +141,7 @@ describe('cluster lifecycle', () => {
 
   it('rebuilds the ring on every membership change and treats an empty membership as self only', async () => {
     const probe = new ProbeMembership([]);
-    const c = new Cluster({ self: { id: 'a' }, grpc: { port: 0, shutdownGraceMs: 100 }, membership: probe });
+    const c = new Cluster({ self: { id: 'a' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }), membership: probe });
     try {
       await c.start();
       expect(c.members().map((n) => n.id)).toEqual(['a']);

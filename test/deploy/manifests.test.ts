@@ -2,14 +2,16 @@
  * deploy/kubernetes/ and the Dockerfile cannot be run here (no Docker, no Kubernetes), so they are
  * checked against the CLI itself: the YAML parses; every flag and ARENACACHE_* variable is in the
  * CLI's flag table; the container's command line is accepted by the real CLI (`--print-config`),
- * and the ports, probes, DNS name, drain timing and resources agree with what it prints.
+ * and the ports, probes, DNS name, drain timing, peer authentication and resources agree with what
+ * it prints.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVE_FLAGS } from '../../src/node/config/index.js';
-import { REPO, requireBuild, runCli } from '../node/helpers.js';
+import { REPO, requireBuild, runCli, tempDir } from '../node/helpers.js';
 
 type Obj = Record<string, any>;
 const DIR = join(REPO, 'deploy/kubernetes');
@@ -52,6 +54,25 @@ const mb = (q: string): number => {
 };
 
 beforeAll(() => requireBuild());
+const tmp = tempDir('arenacache-deploy-test-');
+afterAll(() => tmp.cleanup());
+
+/**
+ * Secret volumes get stand-in files (a fresh random value per item), as fieldRefs get stand-in
+ * values: returns [mountPath, stand-in directory] for each secret volume the container mounts.
+ */
+function standInSecrets(pod: Obj, container: Obj): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const m of (container.volumeMounts ?? []) as Obj[]) {
+    const secret = ((pod.volumes ?? []) as Obj[]).find((v) => v.name === m.name)?.secret as Obj | undefined;
+    if (!secret) continue;
+    expect(secret.items, `secret volume ${m.name} lists its items (the files the node reads)`).toBeDefined();
+    mkdirSync(join(tmp.dir, m.name), { recursive: true });
+    for (const item of secret.items as Obj[]) tmp.write(`${m.name}/${item.path}`, randomBytes(32).toString('base64'));
+    out.push([m.mountPath, join(tmp.dir, m.name)]);
+  }
+  return out;
+}
 
 describe('deploy/kubernetes', () => {
   const docs = load();
@@ -75,11 +96,17 @@ describe('deploy/kubernetes', () => {
     }
     const env: Record<string, string> = { ...stand };
     for (const e of c.env as Obj[]) if (typeof e.value === 'string') env[e.name] = e.value;
-    const args = c.args.map((a: string) => expand(a, env));
+    const secrets = standInSecrets(pod, c);
+    const args = c.args.map((a: string) => secrets.reduce((x, [mount, dir]) => x.replace(`=${mount}/`, `=${dir}/`), expand(a, env)));
     const r = await runCli([...args, '--print-config'], { env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('ARENACACHE_'))) });
     expect(r.code, r.stderr).toBe(0);
     const cfg = JSON.parse(r.stdout.toString()) as Obj;
     expect(flags.map(([n]) => n)).toContain('peers-dns');
+
+    // gRPC listens on every interface, so peers authenticate: a cluster secret from a Secret volume.
+    expect(cfg.cluster.insecurePeers).toBe(false);
+    const secretDir = secrets.find(([, dir]) => String(cfg.cluster.secretFile).startsWith(dir + '/'));
+    expect(secretDir, `--cluster-secret-file ${cfg.cluster.secretFile} is in a Secret volume`).toBeDefined();
 
     // Ports: the flags' ports are the named container ports, and the Services point at them.
     expect(cfg.grpc).toMatchObject({ host: '0.0.0.0', port: port('grpc') });

@@ -3,6 +3,7 @@
  * its own ManualMembership; once every node is bound, all memberships are set to the full list.
  */
 import { Cluster, ManualMembership, type ClusterOptions, type NodeInfo } from '../../src/cluster/index.js';
+import { grpcTransport, type BatcherOptions, type GrpcTransportOptions } from '../../src/transport/index.js';
 
 export interface TestNode {
   id: string;
@@ -10,9 +11,15 @@ export interface TestNode {
   membership: ManualMembership;
 }
 
-export interface HarnessOptions extends Partial<Omit<ClusterOptions, 'self' | 'membership'>> {
+/** Cluster options, with the gRPC transport's options given as `grpc` (and its `batch`). */
+export interface NodeOptions extends Partial<Omit<ClusterOptions, 'self' | 'membership' | 'transport'>> {
+  grpc?: GrpcTransportOptions;
+  batch?: BatcherOptions;
+}
+
+export interface HarnessOptions extends NodeOptions {
   /** Per-node extra options (by index). */
-  perNode?: (i: number) => Partial<ClusterOptions>;
+  perNode?: (i: number) => NodeOptions;
 }
 
 export class ClusterHarness {
@@ -34,12 +41,24 @@ export class ClusterHarness {
   /** Start one more node (not yet in anyone's membership; call syncMembership). */
   async add(id: string, options: HarnessOptions = {}, index = this.nodes.length): Promise<TestNode> {
     const membership = new ManualMembership();
-    const { perNode, ...rest } = options;
-    const extra = perNode?.(index) ?? {};
+    const { perNode, grpc: restGrpc, batch: restBatch, ...rest } = options;
+    const { grpc: extraGrpc, batch: extraBatch, ...extra } = perNode?.(index) ?? {};
+    const batch = extraBatch ?? restBatch;
     const cluster = new Cluster({
+      // Nodes in one process share one event loop: a long turn (loading thousands of keys on a
+      // busy machine) silences every peer at once, which the 1 s default owner deadline would take
+      // for hung peers. Tests of the owner deadline and the breaker set their own.
+      ownerTimeout: 5000,
       ...rest,
       ...extra,
-      grpc: { host: '127.0.0.1', port: 0, shutdownGraceMs: 200, ...rest.grpc, ...extra.grpc },
+      transport: grpcTransport({
+        host: '127.0.0.1',
+        port: 0,
+        shutdownGraceMs: 200,
+        ...restGrpc,
+        ...extraGrpc,
+        ...(batch ? { batch } : {}),
+      }),
       self: { id },
       membership: (self) => {
         membership.set([self]);

@@ -20,14 +20,14 @@ export class RawPeerClient {
     this.client = new grpc.Client(address, credentials, options);
   }
 
-  /** Call `method` with a message object. */
-  call<T = unknown>(method: keyof PeerMethods, request: object, timeoutMs = 5000): Promise<RawOutcome<T>> {
+  /** Call `method` with a message object (and optional call metadata). */
+  call<T = unknown>(method: keyof PeerMethods, request: object, timeoutMs = 5000, metadata?: grpc.Metadata): Promise<RawOutcome<T>> {
     const def = peerService()[method] as unknown as {
       path: string;
       requestSerialize: (v: unknown) => Buffer;
       responseDeserialize: (b: Buffer) => T;
     };
-    return this.unary(def.path, def.requestSerialize, def.responseDeserialize, request, timeoutMs);
+    return this.unary(def.path, def.requestSerialize, def.responseDeserialize, request, timeoutMs, metadata);
   }
 
   /** Call `method` with raw request bytes (to send malformed messages). */
@@ -52,6 +52,7 @@ export class RawPeerClient {
     deserialize: (b: Buffer) => T,
     req: Req,
     timeoutMs: number,
+    metadata = new grpc.Metadata(),
   ): Promise<RawOutcome<T>> {
     return new Promise((resolve) => {
       this.client.makeUnaryRequest<Req, T>(
@@ -59,7 +60,7 @@ export class RawPeerClient {
         serialize,
         deserialize,
         req,
-        new grpc.Metadata(),
+        metadata,
         { deadline: Date.now() + timeoutMs },
         (err, res) => {
           if (err) {

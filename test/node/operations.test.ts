@@ -65,6 +65,20 @@ describe('SIGHUP', () => {
     n.signal('SIGTERM');
     expect(await within('exit after SIGTERM', n.exited, 10_000)).toEqual({ code: 0, signal: null });
   });
+
+  it('during start-up (before the node can reload) does not kill it: the reload happens once it can', async () => {
+    const file = tmp.write('hup-early.yaml', 'logLevel: info\n');
+    const n = new NodeProc(['--config', file, '--grpc-port', '0', '--http-port', '0']);
+    nodes.push(n);
+    // 'starting' is logged before the server modules load: the signal arrives while they do.
+    await waitFor('log line "starting"', () => n.exit !== undefined || n.logs.some((l) => l.msg === 'starting'), 20_000, () => n.tail());
+    n.signal('SIGHUP');
+    await waitFor('ready, then reloaded', () => n.exit !== undefined || (n.logs.some((l) => l.msg === 'ready') && n.logs.some((l) => l.msg === 'configuration reloaded')), 20_000, () => n.tail());
+    expect(n.exit).toBeUndefined();
+    expect(n.logs.filter((l) => l.msg === 'configuration reloaded')).toHaveLength(1);
+    n.signal('SIGTERM');
+    expect(await within('exit after SIGTERM', n.exited, 10_000)).toEqual({ code: 0, signal: null });
+  });
 });
 
 describe('--etcd pointing at nothing', () => {

@@ -75,6 +75,25 @@ describe('graceful shutdown', () => {
     expect(await hung).toBe('connection closed');
   });
 
+  it('an upload cut short is logged at info as what it is (not an internal error) and stores nothing', async () => {
+    const net = await import('node:net');
+    const n = await start([]);
+    const [host, port] = n.url.replace('http://', '').split(':') as [string, string];
+    const socket = net.connect(Number(port), host);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write('PUT /v1/groups/default/keys/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789');
+    await waitFor('the node got the first bytes', async () => {
+      const m = await scrape(n);
+      return (metric(m, 'arenacache_http_requests_in_flight') ?? 0) >= 1;
+    }, 5000);
+    socket.destroy();
+    await waitFor('the aborted upload is logged', () => n.logs.some((l) => l.msg === 'upload aborted by the client'), 5000, () => n.tail());
+    const line = n.logs.find((l) => l.msg === 'upload aborted by the client')!;
+    expect(line).toMatchObject({ level: 'info', received: 10, declared: 100000 });
+    expect(n.logs.filter((l) => l.level === 'error' || l.msg === 'internal error')).toEqual([]);
+    expect(await (await n.fetch('/v1/groups/default/keys/cut')).text()).toBe('value:cut'); // the origin's, not the 10 bytes
+  });
+
   it('a second signal exits at once', async () => {
     const n = await start(['--load-timeout', '30s', '--shutdown-timeout', '20s']);
     void n.fetch('/v1/groups/default/keys/hang-second').catch(() => {});
@@ -108,6 +127,26 @@ describe('with etcd', () => {
   });
   afterAll(async () => {
     await etcd?.destroy();
+  });
+
+  it('SIGTERM at any moment of the start stops gracefully: exit 0, nothing left registered', async () => {
+    const dir = '/arenacache/early-stop/';
+    // Each moment is an event the node reports; the signal is sent as soon as it is seen.
+    const moments = ['starting', 'http listening', 'etcd membership starting', 'registered in etcd', 'ready'];
+    for (const moment of moments) {
+      const n = new NodeProc([
+        '--origin', `${origin.url}/{key}`, '--grpc-port', '0', '--http-port', '0',
+        '--etcd', etcd.endpoints.join(','), '--etcd-service', 'early-stop', '--etcd-lease-ttl', '60', '--id', 'early',
+      ]);
+      nodes.push(n);
+      await waitFor(`log line "${moment}"`, () => n.exit !== undefined || n.logs.some((l) => l.msg === moment), 20_000, () => n.tail());
+      n.signal('SIGTERM');
+      const exit = await n.exited;
+      expect([moment, exit, n.stderr]).toEqual([moment, { code: 0, signal: null }, '']);
+      // With a 60 s TTL, a record still there would be a registration left behind.
+      expect([moment, etcd.etcdctl('get', '--prefix', '--keys-only', dir).trim()]).toEqual([moment, '']);
+      expect(n.logs.some((l) => l.level === 'fatal' || l.level === 'error')).toBe(false);
+    }
   });
 
   it('SIGTERM deregisters from etcd (lease revoked, not expired) and exits 0', async () => {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, NOT_FOUND, type Group } from '../../src/cluster/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
 import { RawPeerClient } from '../helpers/grpc-raw.js';
+import { grpcTransport } from '../../src/transport/index.js';
 
 const S = grpc.status;
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -19,7 +20,7 @@ describe('Peer service input validation', () => {
 
   beforeEach(async () => {
     loads = [];
-    cluster = new Cluster({ self: { id: 'n1' }, grpc: { port: 0, shutdownGraceMs: 100 } });
+    cluster = new Cluster({ self: { id: 'n1' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }) });
     await cluster.start();
     group = await cluster.addGroup('g', {
       maxBytes: 1 << 20,
@@ -178,7 +179,7 @@ describe('Peer service input validation', () => {
 
 describe('health before start', () => {
   it('is NOT_SERVING between listen() and start()', async () => {
-    const c = new Cluster({ self: { id: 'n' }, grpc: { port: 0, shutdownGraceMs: 100 } });
+    const c = new Cluster({ self: { id: 'n' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }) });
     const raw = new RawPeerClient((await c.listen()).grpcAddress);
     try {
       expect((await raw.health('')).response?.status).toBe('NOT_SERVING');

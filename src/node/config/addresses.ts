@@ -1,5 +1,8 @@
 /** The addresses a node publishes. */
 import { hostname } from 'node:os';
+import { formatHostPort } from '../../cluster/membership.js';
+
+export { formatHostPort };
 
 export function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
@@ -9,9 +12,4 @@ export function isWildcard(host: string): boolean {
 export function advertiseHostOf(cfg: { advertiseHost?: string | undefined; grpc: { host: string } }): string {
   if (cfg.advertiseHost) return cfg.advertiseHost;
   return isWildcard(cfg.grpc.host) ? hostname() : cfg.grpc.host;
-}
-
-/** `host:port`, with an IPv6 literal in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -8,7 +8,8 @@
  *   flags.ts        the flag table derived from the schema     names.ts  env names, did-you-mean
  *   env.ts          unknown ARENACACHE_* variables     issues.ts  zod issues → messages
  *   load.ts         file ← env ← flags → schema → rules.ts (settings that depend on each other)
- *   help.ts         --help     json-schema.ts  --print-config-schema     redact.ts  --print-config
+ *   help.ts         --help     json-schema.ts  --print-config-schema
+ *   redact.ts       --print-config and /v1/stats (secrets hidden; less without a token)
  *   peers.ts        static peer lists     addresses.ts  advertised host:port
  */
 export { ConfigError } from './errors.js';
@@ -21,6 +22,6 @@ export { originSpecToObject, type OriginConfig } from './origin.js';
 export type { NodeConfig, GroupConfig, EtcdConfig, DnsConfig } from './rules.js';
 export { serveHelp, SERVE_ACTIONS } from './help.js';
 export { configJsonSchema } from './json-schema.js';
-export { redactedConfig } from './redact.js';
+export { publicConfig, redactedConfig } from './redact.js';
 export { parsePeers } from './peers.js';
 export { advertiseHostOf, formatHostPort, isWildcard } from './addresses.js';

@@ -1,5 +1,6 @@
 /** Static peers: `id=host:port` or `host:port` (id = the address). */
 import type { NodeInfo } from '../../cluster/membership.js';
+import { checkNodeId } from '../../cluster/validate.js';
 import { ConfigError } from './errors.js';
 
 const ADDRESS_RE = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})$/;
@@ -11,7 +12,11 @@ export function parsePeers(list: readonly string[]): NodeInfo[] {
     const addr = eq < 0 ? entry : entry.slice(eq + 1).trim();
     const m = ADDRESS_RE.exec(addr);
     if (!m || Number(m[2]) > 65535) throw new ConfigError(`peer ${JSON.stringify(entry)}: expected id=host:port or host:port`);
-    if (!id || id.includes('/')) throw new ConfigError(`peer ${JSON.stringify(entry)}: invalid id`);
+    try {
+      checkNodeId(id);
+    } catch (err) {
+      throw new ConfigError(`peer ${JSON.stringify(entry)}: ${(err as Error).message}`);
+    }
     return { id, grpcAddress: addr };
   });
 }

@@ -5,7 +5,8 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { resolve } from 'node:path';
 import { GROUP_DEFAULTS } from '../../cluster/group-options.js';
-import { etcdAccess } from '../../discovery/etcd-access.js';
+import { etcdAccess } from '../../discovery/etcd/access.js';
+import { checkPeerSecurity, readClusterSecret } from '../../transport/auth.js';
 import type { TlsConfig } from '../../transport/tls.js';
 import { ConfigError } from './errors.js';
 import type { OriginConfig } from './origin.js';
@@ -104,6 +105,20 @@ function dnsSection(p: ParsedNode, withEtcd: boolean): DnsConfig | undefined {
   return { name, port, intervalMs: p.dns.intervalMs, servers: p.dns.servers };
 }
 
+/**
+ * Peers must authenticate on a listener other hosts can reach: mutual TLS or a cluster secret, or
+ * the operator's --insecure-peers (the rule and the secret's are the transport's, auth.ts). The
+ * secret file is read now so that a missing or short one stops the node before it listens.
+ */
+function checkPeers(p: ParsedNode, tls: TlsConfig | undefined): void {
+  try {
+    const secret = p.cluster.secretFile !== undefined ? readClusterSecret(p.cluster.secretFile) : undefined;
+    checkPeerSecurity({ host: p.grpc.host, tls, secret, insecure: p.cluster.insecurePeers });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
 function finishGroup(g: ParsedGroup, node: ParsedNode, baseDir: string): GroupConfig {
   const at = `group ${g.name}`;
   const origin = g.origin;
@@ -131,6 +146,7 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
     throw new ConfigError(`drainDelay (${p.drainDelay} ms) must be shorter than shutdownTimeout (${p.shutdownTimeout} ms)`);
   }
   const tls = p.grpc.tls ? peerTls(p.grpc.tls) : undefined;
+  checkPeers(p, tls);
   const etcd = p.etcd ? etcdSection(p.etcd) : undefined;
   const dns = dnsSection(p, etcd !== undefined);
   if (!etcd && !dns) parsePeers(p.peers); // a bad entry is reported now, not after binding
@@ -146,9 +162,12 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   const groups = list.map((g) => finishGroup(g, p, baseDir));
   if (groups.length === 0) throw new ConfigError('no groups configured (defaultGroup: false and no groups)');
 
-  const { $schema: _s, groups: _g, defaultGroup: _d, etcd: _e, dns: _n, grpc, ...rest } = p;
+  const { $schema: _s, groups: _g, defaultGroup: _d, etcd: _e, dns: _n, grpc, http, ...rest } = p;
+  const { readToken, ...httpRest } = http;
   return {
     ...rest,
+    // An empty read token is none (as an empty ARENACACHE_READ_TOKEN is).
+    http: { ...httpRest, ...(readToken ? { readToken } : {}) },
     grpc: { host: grpc.host, port: grpc.port, ...(tls ? { tls } : {}) },
     ...(etcd ? { etcd } : {}),
     ...(dns ? { dns } : {}),

@@ -9,13 +9,17 @@
  * unknown-key checks follow. A rule that links several settings goes in rules.ts.
  */
 import { z } from 'zod';
+import { BREAKER_DEFAULTS, CLUSTER_DEFAULTS, CLUSTER_OPTION_RULES, DEFAULT_MAX_VALUE_BYTES } from '../../cluster/cluster-options.js';
 import { GROUP_DEFAULTS, GROUP_OPTION_RULES } from '../../cluster/group-options.js';
-import { GROUP_NAME_RE } from '../../cluster/validate.js';
-import { serviceDir, validateNodeId } from '../../discovery/record.js';
+import { checkNodeId, GROUP_NAME_RE } from '../../cluster/validate.js';
+import { DNS_DEFAULTS } from '../../discovery/dns.js';
+import { ETCD_DEFAULTS, ETCD_OPTION_RULES } from '../../discovery/etcd/options.js';
+import { serviceDir } from '../../discovery/record.js';
+import { MIN_SECRET_BYTES } from '../../transport/auth.js';
 import { originSchema } from './origin.js';
 import { field } from './registry.js';
 import { strict } from './strict.js';
-import { bool, bytes, duration, file, integer, list, text } from './units.js';
+import { bool, bytes, duration, file, formatBytes, formatDuration, integer, list, text } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_GROUP = 'default';
@@ -26,7 +30,7 @@ const port = () => integer(z.number().int().min(0, 'expected a port in 0..65535'
 const ms = (rule = z.number().int().min(0)) => duration(rule);
 const nodeId = text().refine((id) => {
   try {
-    validateNodeId(id);
+    checkNodeId(id);
     return true;
   } catch {
     return false;
@@ -101,6 +105,41 @@ const httpSchema = strict({
   host: field(text().prefault('127.0.0.1'), 'interface the HTTP API binds', { flag: 'http-host', placeholder: 'HOST' }),
   port: field(port().prefault(7080), 'HTTP API port (0 = any free port)', { flag: 'http-port', placeholder: 'PORT' }),
   authToken: field(text().optional(), 'require "Authorization: Bearer TOKEN" for PUT and DELETE', { flag: 'auth-token', placeholder: 'TOKEN' }),
+  readToken: field(
+    text().refine((t) => t.trim() === t, 'must not start or end with a space (got one that does; not shown)').optional(),
+    'require "Authorization: Bearer TOKEN" (or the --auth-token) for reads: GET, get-many, /v1/stats, /v1/members, /metrics',
+    { flag: 'read-token', placeholder: 'TOKEN' },
+  ),
+});
+
+/**
+ * How peers authenticate and how long a node waits for them (docs/cluster.md: Peer authentication,
+ * Hung peers). Defaults and rules are the cluster's (cluster/cluster-options.ts); the secret's
+ * rules are the transport's (transport/auth.ts, checked with the other settings in rules.ts).
+ */
+const clusterSchema = strict({
+  secretFile: field(file().optional(), `file with the shared secret (>= ${MIN_SECRET_BYTES} bytes) every peer gRPC call must carry; authenticates peers without mutual TLS`, {
+    flag: 'cluster-secret-file',
+    placeholder: 'FILE',
+  }),
+  insecurePeers: field(bool().prefault(false), 'serve peer gRPC on a non-loopback --grpc-host without mutual TLS or a cluster secret (anyone reaching the port can write)', {
+    flag: 'insecure-peers',
+  }),
+  ownerTimeout: field(
+    ms(CLUSTER_OPTION_RULES.ownerTimeout).prefault(formatDuration(CLUSTER_DEFAULTS.ownerTimeout)),
+    'longest a get waits for a key owner that answers nothing before loading the key itself',
+    { flag: 'owner-timeout', placeholder: 'DURATION' },
+  ),
+  breakerFailures: field(
+    integer(CLUSTER_OPTION_RULES.breakerFailures).prefault(BREAKER_DEFAULTS.failures),
+    'calls a peer misses in a row before it is suspect (its keys are then loaded locally)',
+    { flag: 'breaker-failures', placeholder: 'N' },
+  ),
+  breakerHalfOpen: field(
+    ms(CLUSTER_OPTION_RULES.breakerHalfOpenMs).prefault(formatDuration(BREAKER_DEFAULTS.halfOpenAfterMs)),
+    'how long a suspect peer is left alone before one probe call',
+    { flag: 'breaker-half-open', placeholder: 'DURATION' },
+  ),
 });
 
 const etcdTlsSchema = strict({
@@ -132,24 +171,24 @@ const etcdSchema = strict({
     flag: 'etcd',
     placeholder: 'URLS',
   }),
-  prefix: field(text().prefault('/arenacache'), 'etcd key prefix', { flag: 'etcd-prefix', placeholder: 'PREFIX' }),
-  service: field(etcdService.prefault('default'), 'cluster name: nodes only see nodes of the same service', {
+  prefix: field(text().prefault(ETCD_DEFAULTS.prefix), 'etcd key prefix', { flag: 'etcd-prefix', placeholder: 'PREFIX' }),
+  service: field(etcdService.prefault(ETCD_DEFAULTS.service), 'cluster name: nodes only see nodes of the same service', {
     flag: 'etcd-service',
     placeholder: 'NAME',
   }),
   leaseTtlSeconds: field(
-    integer(z.number().int().min(2, "must be at least 2 seconds (etcd 3.4's minimum lease TTL)")).prefault(5),
-    'lease TTL: a crashed node leaves the ring after about this long (>= 2)',
+    integer(ETCD_OPTION_RULES.leaseTtlSeconds).prefault(ETCD_DEFAULTS.leaseTtlSeconds),
+    `lease TTL: a crashed node leaves the ring after about this long (>= ${ETCD_DEFAULTS.minLeaseTtlSeconds})`,
     { flag: 'etcd-lease-ttl', placeholder: 'SECONDS' },
   ),
-  startTimeoutMs: field(ms().prefault('30s'), 'give up starting (exit 1) when etcd is not reachable for this long (0 = wait forever)', {
+  startTimeoutMs: field(ms().prefault(formatDuration(ETCD_DEFAULTS.startTimeoutMs)), 'give up starting (exit 1) when etcd is not reachable for this long (0 = wait forever)', {
     flag: 'etcd-start-timeout',
     placeholder: 'DURATION',
   }),
   outageSummaryMs: field(ms(z.number().int().positive()).prefault('30s'), 'while etcd is unreachable, one summary warning this often (the outage itself is logged once)'),
-  dialTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of a call while etcd is not known reachable (default 3s)'),
-  callTimeoutMs: field(ms(z.number().int().positive()).optional(), 'deadline of each unary etcd call (default 2s)'),
-  debounceMs: field(ms().optional(), 'membership publication debounce (default 100ms)'),
+  dialTimeoutMs: field(ms(z.number().int().positive()).optional(), `deadline of a call while etcd is not known reachable (default ${formatDuration(ETCD_DEFAULTS.dialTimeoutMs)})`),
+  callTimeoutMs: field(ms(z.number().int().positive()).optional(), `deadline of each unary etcd call (default ${formatDuration(ETCD_DEFAULTS.callTimeoutMs)})`),
+  debounceMs: field(ms().optional(), `membership publication debounce (default ${formatDuration(ETCD_DEFAULTS.debounceMs)})`),
   tls: field(etcdTlsSchema.optional(), 'TLS to etcd'),
   username: field(text().optional(), 'etcd user (needs readwrite on the prefix); with --etcd-password-file', {
     flag: 'etcd-user',
@@ -167,7 +206,7 @@ const dnsSchema = strict({
     flag: 'peers-dns',
     placeholder: 'NAME[:PORT]',
   }),
-  intervalMs: field(ms(z.number().int().min(100, 'must be at least 100ms')).prefault('5s'), 'how often --peers-dns is resolved', {
+  intervalMs: field(ms(z.number().int().min(100, 'must be at least 100ms')).prefault(formatDuration(DNS_DEFAULTS.intervalMs)), 'how often --peers-dns is resolved', {
     flag: 'peers-dns-interval',
     placeholder: 'DURATION',
   }),
@@ -198,7 +237,8 @@ export const nodeSchema = strict({
   }),
   etcd: field(etcdSchema.optional(), 'etcd registration and discovery (omit for static membership)'),
   dns: field(dnsSchema.prefault({}), 'DNS discovery (--peers-dns): no etcd needed'),
-  maxValueBytes: field(bytes(z.number().int().min(1, 'must be at least 1')).prefault('8MiB'), 'largest value any group accepts (413 above it); lower for a group whose cache segment holds less', {
+  cluster: field(clusterSchema.prefault({}), 'peer authentication, owner deadline and per-peer breaker'),
+  maxValueBytes: field(bytes(CLUSTER_OPTION_RULES.maxValueBytes).prefault(formatBytes(DEFAULT_MAX_VALUE_BYTES)), 'largest value any group accepts (413 above it); lower for a group whose cache segment holds less', {
     flag: 'max-value-bytes',
     placeholder: 'SIZE',
   }),

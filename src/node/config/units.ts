@@ -47,6 +47,22 @@ export function parseDuration(v: unknown): number {
   return n;
 }
 
+/** A size as people write it (`8MiB`, `64KiB`, `1000`): how a default given in bytes is shown. */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+/** A duration as people write it (`30s`, `1m`, `250ms`): how a default given in ms is shown. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? '0' : `${ms}ms`;
+}
+
 /** A whole number written as a number or as decimal digits. */
 function parseInteger(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;

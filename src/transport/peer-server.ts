@@ -2,21 +2,16 @@
  * The gRPC server of a node: the arenacache.v1.Peer service plus grpc.health.v1.Health.
  *
  * It validates every request completely before touching anything (so a bad request changes
- * nothing), maps errors to status codes, and answers every request locally through the
- * `PeerHandler` (the cluster) — it never forwards.
+ * nothing), maps errors to status codes (status.ts), and answers every request locally through
+ * the cluster's `PeerHandler` — it never forwards.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import {
-  ArenaCacheError,
-  GroupError,
-  GrpcCode,
-  InvalidArgumentError,
-} from '../cluster/errors.js';
+import { GroupError, InvalidArgumentError } from '../cluster/errors.js';
+import type { MethodCounters, PeerHandler, ServedGroup, ServerStats } from '../cluster/peer.js';
 import { checkGroupName, checkTtl } from '../cluster/validate.js';
 import { NOT_FOUND } from '../cluster/types.js';
 import {
-  ERROR_KIND_KEY,
   isMalformed,
   MALFORMED,
   peerService,
@@ -26,6 +21,7 @@ import {
   type GetManyResponse,
   type GetRequest,
   type GetResponse,
+  type HandoffResponse,
   type InvalidateRequest,
   type InvalidateResponse,
   type RemoveRequest,
@@ -33,69 +29,24 @@ import {
   type SetRequest,
   type SetResponse,
 } from './proto.js';
-import { serverCredentials, type TlsConfig } from './tls.js';
-
-/** One group as the server sees it. Every method may throw an ArenaCacheError. */
-export interface ServedGroup {
-  /** Throws InvalidArgumentError when the key is not acceptable for this group. */
-  checkKey(key: string): void;
-  /** Throws InvalidArgumentError when the value is larger than the group accepts. */
-  checkValue(value: Uint8Array): void;
-  /** Answer locally: caches, then this node's loader. undefined = not found. */
-  serveGet(key: string): Promise<Uint8Array | undefined>;
-  /**
-   * Optional synchronous cache answer: bytes, NOT_FOUND, or undefined when the key needs
-   * serveLoad (or serveGet, if the group is not serving yet).
-   */
-  serveCached?(key: string): Uint8Array | typeof NOT_FOUND | undefined;
-  serveLoad?(key: string): Promise<Uint8Array | undefined>;
-  /** Store as owner, then invalidate on every other node. */
-  serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void>;
-  /** Delete as owner, then invalidate on every other node. Returns how many existed here. */
-  serveRemove(keys: string[]): Promise<number>;
-  /** Drop the keys from this node's caches. */
-  serveInvalidate(keys: string[]): void;
-}
-
-export interface PeerHandler {
-  /** The group, or undefined when this node has none of that name. May throw ClosedError. */
-  group(name: string): ServedGroup | undefined;
-}
+import { SecretCheck } from './auth.js';
+import { serviceErrorOf, statusName, statusOf } from './status.js';
 
 export interface PeerServerOptions {
-  /** Largest gRPC message received or sent, in bytes. Default 8 MiB + 64 KiB. */
-  maxMessageBytes?: number;
+  /** Largest gRPC message received or sent, in bytes. */
+  maxMessageBytes: number;
   /** Most keys in one GetMany/Remove/Invalidate request. Default 4096. */
   maxKeysPerRequest?: number;
-  tls?: TlsConfig;
   /** Extra grpc.Server options. */
   serverOptions?: grpc.ServerOptions;
+  /** Calls must carry this cluster secret (auth.ts); without it: UNAUTHENTICATED, nothing changed. */
+  secret?: Uint8Array;
 }
 
-export interface MethodCounters {
-  calls: number;
-  keys: number;
-}
-
-export interface ServerStats {
-  get: MethodCounters;
-  getMany: MethodCounters;
-  set: MethodCounters;
-  remove: MethodCounters;
-  invalidate: MethodCounters;
-  /** Failed calls by gRPC status code name (NOT_FOUND included). */
-  errors: Record<string, number>;
-}
-
-export const DEFAULT_MAX_MESSAGE_BYTES = (8 << 20) + (64 << 10);
 const RESPONSE_MARGIN = 16 << 10;
 const ITEM_OVERHEAD = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const STATUS_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]),
-);
-
 type Callback<T> = grpc.sendUnaryData<T>;
 
 export class PeerServer {
@@ -109,6 +60,7 @@ export class PeerServer {
     set: { calls: 0, keys: 0 },
     remove: { calls: 0, keys: 0 },
     invalidate: { calls: 0, keys: 0 },
+    handoff: { calls: 0, keys: 0 },
     errors: {},
   };
   private boundPort = -1;
@@ -116,9 +68,9 @@ export class PeerServer {
 
   constructor(
     private readonly handler: PeerHandler,
-    private readonly options: PeerServerOptions = {},
+    private readonly options: PeerServerOptions,
   ) {
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes;
     this.maxKeysPerRequest = options.maxKeysPerRequest ?? 4096;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': this.maxMessageBytes,
@@ -126,26 +78,35 @@ export class PeerServer {
       ...options.serverOptions,
     });
     const svc = peerService();
+    const check = options.secret ? new SecretCheck(options.secret) : undefined;
+    // Every Peer method needs the cluster credential (reads too: cached data must not leak, and a
+    // Get can make the origin work). Checked before the request is looked at; health is open.
+    const auth =
+      <Req, Res>(counters: MethodCounters, handle: (req: Req, cb: Callback<Res>) => void) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, cb: Callback<Res>): void => {
+        if (check && !check.verify(call.metadata)) {
+          counters.calls++;
+          this.countError(grpc.status.UNAUTHENTICATED);
+          cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong cluster secret' });
+          return;
+        }
+        handle(call.request, cb);
+      };
+    const c = this.counters;
     this.server.addService(svc as unknown as grpc.ServiceDefinition, {
-      Get: (call: grpc.ServerUnaryCall<GetRequest, GetResponse>, cb: Callback<GetResponse>) =>
-        this.onGet(call.request, cb),
-      GetMany: (call: grpc.ServerUnaryCall<GetManyRequest, GetManyResponse>, cb: Callback<GetManyResponse>) =>
-        this.onGetMany(call.request, cb),
-      Set: (call: grpc.ServerUnaryCall<SetRequest, SetResponse>, cb: Callback<SetResponse>) =>
-        this.onSet(call.request, cb),
-      Remove: (call: grpc.ServerUnaryCall<RemoveRequest, RemoveResponse>, cb: Callback<RemoveResponse>) =>
-        this.onRemove(call.request, cb),
-      Invalidate: (call: grpc.ServerUnaryCall<InvalidateRequest, InvalidateResponse>, cb: Callback<InvalidateResponse>) =>
-        this.onInvalidate(call.request, cb),
+      Get: auth(c.get, (req: GetRequest, cb: Callback<GetResponse>) => this.onGet(req, cb)),
+      GetMany: auth(c.getMany, (req: GetManyRequest, cb: Callback<GetManyResponse>) => this.onGetMany(req, cb)),
+      Set: auth(c.set, (req: SetRequest, cb: Callback<SetResponse>) => this.onSet(req, cb)),
+      Remove: auth(c.remove, (req: RemoveRequest, cb: Callback<RemoveResponse>) => this.onRemove(req, cb)),
+      Invalidate: auth(c.invalidate, (req: InvalidateRequest, cb: Callback<InvalidateResponse>) => this.onInvalidate(req, cb)),
+      Handoff: auth(c.handoff, (req: GetManyRequest, cb: Callback<HandoffResponse>) => this.onHandoff(req, cb)),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
   }
 
-  /** Bind `host:port` (port 0 = ephemeral) and start serving. Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    const creds = serverCredentials(this.options.tls);
-    const target = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  /** Bind `target` (`host:port`, port 0 = ephemeral) and start serving. Resolves with the bound port. */
+  listen(target: string, creds: grpc.ServerCredentials): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(target, creds, (err, bound) => {
         if (err) return reject(err);
@@ -174,6 +135,7 @@ export class PeerServer {
       set: { ...c.set },
       remove: { ...c.remove },
       invalidate: { ...c.invalidate },
+      handoff: { ...c.handoff },
       errors: { ...c.errors },
     };
   }
@@ -212,10 +174,10 @@ export class PeerServer {
     group.serveGet(key).then(
       (value) => {
         if (value === undefined) {
-          this.countError(GrpcCode.NOT_FOUND);
+          this.countError(grpc.status.NOT_FOUND);
           cb({ code: grpc.status.NOT_FOUND, details: 'not found' });
         } else if (value.length + RESPONSE_MARGIN > this.maxMessageBytes) {
-          this.countError(GrpcCode.RESOURCE_EXHAUSTED);
+          this.countError(grpc.status.RESOURCE_EXHAUSTED);
           cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `value of ${value.length} bytes exceeds the message limit` });
         } else {
           cb(null, { value });
@@ -320,6 +282,29 @@ export class PeerServer {
     cb(null, {});
   }
 
+  private onHandoff(req: GetManyRequest, cb: Callback<HandoffResponse>): void {
+    this.counters.handoff.calls++;
+    let keys: string[];
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      keys = this.decodeKeys(req.keys, group);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.counters.handoff.keys += keys.length;
+    let budget = this.maxMessageBytes - RESPONSE_MARGIN;
+    const items = keys.map((key): GetManyItem => {
+      const value = group.serveHandoff?.(key);
+      if (value === undefined) return NOT_FOUND_ITEM;
+      if (value.length + ITEM_OVERHEAD > budget) return NOT_FOUND_ITEM; // the new owner reloads it
+      budget -= value.length + ITEM_OVERHEAD;
+      return { status: 'FOUND', value };
+    });
+    const holdsNothing = this.handler.mayHandOver?.(keys) === false;
+    cb(null, { items, holdsNothing });
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private resolve(req: { group: string }): ServedGroup {
@@ -345,21 +330,14 @@ export class PeerServer {
   }
 
   private countError(code: number): void {
-    const name = STATUS_NAMES[code] ?? String(code);
+    const name = statusName(code);
     this.counters.errors[name] = (this.counters.errors[name] ?? 0) + 1;
   }
 
   private fail<T>(cb: Callback<T>, err: unknown): void {
-    const md = new grpc.Metadata();
-    if (err instanceof ArenaCacheError) {
-      md.set(ERROR_KIND_KEY, err.kind);
-      this.countError(err.grpcCode);
-      cb({ code: err.grpcCode, details: err.message, metadata: md });
-      return;
-    }
-    this.countError(GrpcCode.INTERNAL);
-    const message = err instanceof Error ? err.message : String(err);
-    cb({ code: grpc.status.INTERNAL, details: `internal error: ${message}`, metadata: md });
+    const status = serviceErrorOf(err);
+    this.countError(status.code);
+    cb(status);
   }
 }
 
@@ -379,8 +357,6 @@ function foundItem(value: Uint8Array | undefined): GetManyItem {
 }
 
 function errorItem(err: unknown): GetManyItem {
-  if (err instanceof ArenaCacheError) {
-    return { status: 'ERROR', code: err.grpcCode, kind: err.kind, message: err.message };
-  }
-  return { status: 'ERROR', code: GrpcCode.INTERNAL, kind: '', message: err instanceof Error ? err.message : String(err) };
+  const s = statusOf(err);
+  return { status: 'ERROR', code: s.code, kind: s.kind ?? '', message: err instanceof Error ? err.message : String(err) };
 }

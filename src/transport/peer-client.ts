@@ -1,44 +1,46 @@
 /**
- * A client for one peer: one persistent gRPC channel (created when the peer joins, closed when it
- * leaves), deadlines on every call, errors mapped to the cluster's error classes, and coalescing
- * of concurrent fetches (→ GetMany) and hot-cache invalidations (→ Invalidate) per group.
+ * The gRPC client for one peer (implements the cluster's PeerClient): one persistent channel
+ * (created when the peer joins, closed when it leaves), deadlines on every call, failures mapped to
+ * the cluster's error classes (status.ts), and coalescing of concurrent fetches (→ GetMany) and
+ * hot-cache invalidations (→ Invalidate) per group.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { NodeInfo } from '../cluster/membership.js';
-import { ArenaCacheError, errorFromStatus, GrpcCode, PeerUnavailableError } from '../cluster/errors.js';
+import { PeerUnavailableError } from '../cluster/errors.js';
+import type { FetchResult, PeerClient, PeerClientHooks, PeerClientStats } from '../cluster/peer.js';
 import { KeyBatcher, type BatcherOptions } from './batcher.js';
 import {
-  ERROR_KIND_KEY,
   peerService,
   type GetManyItem,
   type GetManyResponse,
   type GetResponse,
+  type HandoffResponse,
   type PeerMethods,
   type RemoveResponse,
 } from './proto.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './server.js';
+import { SECRET_METADATA_KEY } from './auth.js';
+import { callError, errorFromStatus, kindOf } from './status.js';
 
-export interface PeerClientOptions {
+export interface GrpcPeerClientOptions {
   /** Channel credentials (shared by all peers); default insecure. See tls.ts. */
   credentials?: grpc.ChannelCredentials;
-  /** Largest message sent or received. Default 8 MiB + 64 KiB. */
-  maxMessageBytes?: number;
+  /** Largest message sent or received. */
+  maxMessageBytes: number;
   batch?: BatcherOptions;
-  /** Extra channel options (merged last). */
+  /** Channel options (merged last over the defaults here). */
   channelOptions?: grpc.ChannelOptions;
-  /** Called for every Get/GetMany this client sends for the batching path, with its key count. */
-  onBatch?: (group: string, size: number) => void;
+  hooks?: PeerClientHooks;
+  /** Shared cluster secret sent with every call (auth.ts). */
+  secret?: Uint8Array;
 }
 
-/** A fetched key: its bytes, or undefined when the owner says it does not exist. */
-export type FetchResult = Uint8Array | undefined;
-
-export interface PeerClientStats {
+export interface GrpcPeerClientStats extends PeerClientStats {
   get: number;
   getMany: number;
   set: number;
   remove: number;
   invalidate: number;
+  handoff: number;
   /** Calls that failed with anything but NOT_FOUND. */
   errors: number;
   /** Keys sent through the fetch batcher and the batches they formed. */
@@ -46,37 +48,39 @@ export interface PeerClientStats {
   fetchBatches: number;
 }
 
-const EMPTY_META = new grpc.Metadata();
-/**
- * Writes wait for the channel (re)connecting, within their deadline: a peer that is starting or
- * restarting takes the write once it listens instead of failing it at once. Gets and invalidations
- * stay fail-fast (a get falls back to a local load at once; an invalidation lost to a down peer is
- * bounded by hotTtl), so a dead peer never costs them a whole deadline.
- */
-const WAIT_FOR_READY_META = new grpc.Metadata({ waitForReady: true });
-
-export class PeerClient {
+export class GrpcPeerClient implements PeerClient {
   readonly peer: NodeInfo;
   private readonly client: grpc.Client;
   private readonly methods: PeerMethods;
   private readonly fetcher: KeyBatcher<FetchResult>;
   private readonly invalidator: KeyBatcher<void>;
-  private readonly counters: PeerClientStats = {
+  private readonly handoffs: KeyBatcher<FetchResult | null>;
+  private readonly counters: GrpcPeerClientStats = {
     get: 0,
     getMany: 0,
     set: 0,
     remove: 0,
     invalidate: 0,
+    handoff: 0,
     errors: 0,
     fetchedKeys: 0,
     fetchBatches: 0,
   };
   private closed = false;
+  /**
+   * Gets and invalidations are fail-fast; writes wait for the channel (re)connecting, within
+   * their deadline: a peer that is starting or restarting takes the write once it listens instead
+   * of failing it at once. A dead peer never costs a get or an invalidation a whole deadline.
+   */
+  private readonly failFastMeta: grpc.Metadata;
+  private readonly waitForReadyMeta: grpc.Metadata;
 
-  constructor(peer: NodeInfo, private readonly options: PeerClientOptions = {}) {
+  constructor(peer: NodeInfo, private readonly options: GrpcPeerClientOptions) {
+    this.failFastMeta = callMetadata(options.secret, false);
+    this.waitForReadyMeta = callMetadata(options.secret, true);
     this.peer = peer;
     this.methods = peerService();
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const max = options.maxMessageBytes;
     this.client = new grpc.Client(peer.grpcAddress, options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
@@ -88,6 +92,7 @@ export class PeerClient {
     this.client.getChannel().getConnectivityState(true);
     this.fetcher = new KeyBatcher<FetchResult>(this.sendFetchBatch, options.batch);
     this.invalidator = new KeyBatcher<void>(this.sendInvalidateBatch, options.batch);
+    this.handoffs = new KeyBatcher<FetchResult | null>(this.sendHandoffBatch, options.batch);
   }
 
   get id(): string {
@@ -99,7 +104,7 @@ export class PeerClient {
     return grpc.connectivityState[this.client.getChannel().getConnectivityState(false)];
   }
 
-  stats(): PeerClientStats {
+  stats(): GrpcPeerClientStats {
     return { ...this.counters };
   }
 
@@ -113,6 +118,12 @@ export class PeerClient {
   invalidate(group: string, key: string, timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     return this.invalidator.enqueue(group, key, timeoutMs);
+  }
+
+  /** The peer's copy of a key it gave up to this node, coalesced with concurrent handoffs. */
+  handoff(group: string, key: string, timeoutMs: number): Promise<FetchResult | null> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.handoffs.enqueue(group, key, timeoutMs);
   }
 
   /** One Get call (not batched). */
@@ -143,7 +154,7 @@ export class PeerClient {
       throw new PeerUnavailableError(
         `peer ${this.id}: GetMany answered ${items.length} items for ${keys.length} keys`,
         this.id,
-        GrpcCode.INTERNAL,
+        'protocol',
       );
     }
     const out = new Array<FetchResult | Error>(keys.length);
@@ -221,6 +232,7 @@ export class PeerClient {
     if (this.closed) return;
     this.fetcher.flush();
     this.invalidator.flush();
+    this.handoffs.flush();
     this.closed = true;
     this.client.close();
   }
@@ -234,7 +246,7 @@ export class PeerClient {
   ): Promise<Array<FetchResult | Error>> => {
     this.counters.fetchBatches++;
     this.counters.fetchedKeys += keys.length;
-    this.options.onBatch?.(group, keys.length);
+    this.options.hooks?.onBatch?.(group, keys.length);
     if (keys.length === 1) {
       try {
         return [await this.get(group, keys[0]!, timeoutMs)];
@@ -243,6 +255,22 @@ export class PeerClient {
       }
     }
     return this.getMany(group, keys, timeoutMs);
+  };
+
+  private readonly sendHandoffBatch = async (group: string, keys: string[], timeoutMs: number): Promise<Array<FetchResult | null>> => {
+    this.counters.handoff++;
+    let res: HandoffResponse;
+    try {
+      res = await this.unary<HandoffResponse>('Handoff', { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) }, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    if (res.holdsNothing) return keys.map(() => null);
+    // Anything but FOUND (an older node without Handoff answers UNIMPLEMENTED, caught above): none.
+    return keys.map((_, i) => {
+      const it = res.items[i];
+      return it?.status === 'FOUND' ? (it.value ?? new Uint8Array(0)) : undefined;
+    });
   };
 
   private readonly sendInvalidateBatch = async (group: string, keys: string[], timeoutMs: number): Promise<void[]> => {
@@ -264,7 +292,7 @@ export class PeerClient {
           def.requestSerialize,
           def.responseDeserialize,
           req,
-          waitForReady ? WAIT_FOR_READY_META : EMPTY_META,
+          waitForReady ? this.waitForReadyMeta : this.failFastMeta,
           { deadline: Date.now() + timeoutMs },
           (err, res) => {
             if (err) {
@@ -283,27 +311,21 @@ export class PeerClient {
   }
 
   private mapError(err: unknown): Error {
-    if (err instanceof ArenaCacheError) return err;
-    const e = err as Partial<grpc.ServiceError>;
-    if (typeof e?.code === 'number') {
-      return errorFromStatus(e.code, kindOf(err), e.details || e.message || 'call failed', this.id);
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return new PeerUnavailableError(`peer ${this.id}: ${message}`, this.id, GrpcCode.UNAVAILABLE, { cause: err });
+    return callError(err, this.id);
   }
 
   private closedError(): PeerUnavailableError {
-    return new PeerUnavailableError(`peer ${this.id}: client closed`, this.id, GrpcCode.UNAVAILABLE);
+    return new PeerUnavailableError(`peer ${this.id}: client closed`, this.id, 'unreachable');
   }
 }
 
-function kindOf(err: unknown): string | undefined {
-  const md = (err as Partial<grpc.ServiceError>)?.metadata;
-  if (!md || typeof md.get !== 'function') return undefined;
-  const v = md.get(ERROR_KIND_KEY)[0];
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
+function itemError(it: GetManyItem, peerId: string): Error {
+  return errorFromStatus(it.code ?? grpc.status.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
 }
 
-function itemError(it: GetManyItem, peerId: string): Error {
-  return errorFromStatus(it.code ?? GrpcCode.UNKNOWN, it.kind || undefined, it.message || 'error', peerId);
+/** Metadata for every call: the cluster secret, if any, and waitForReady as given. */
+function callMetadata(secret: Uint8Array | undefined, waitForReady: boolean): grpc.Metadata {
+  const md = new grpc.Metadata(waitForReady ? { waitForReady: true } : undefined);
+  if (secret !== undefined) md.set(SECRET_METADATA_KEY, Buffer.from(secret));
+  return md;
 }
