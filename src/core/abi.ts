@@ -112,7 +112,7 @@ export const Scan = {
 export const scanRecordsAt = (maxKeyBytes: number): number => (Scan.KEY + maxKeyBytes + 7) & ~7;
 
 // ---- limits init applies (docs/ABI.md sections 3 and 11) ----
-export const { MIN_SEGMENT_STORAGE, DEFAULT_BYTES_PER_ENTRY, TABLE_ALIGN } = g;
+export const { MIN_SEGMENT_STORAGE, MIN_SEG_ENTRIES, MIN_SEG_ENTRIES_S3FIFO, DEFAULT_BYTES_PER_ENTRY, TABLE_ALIGN } = g;
 export const MAX_SEGMENTS = 1024;
 export const MAX_THREADS = 1024;
 export const MAX_KEY_LIMIT = 65535;

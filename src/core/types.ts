@@ -28,8 +28,10 @@ export interface ArenaCacheOptions {
   /** Memory for entries and index, in bytes (the arena's budget). Required. */
   maxBytes: number;
   /**
-   * Entries the cache may hold (like lru-cache's `max`): sizes the index. Default: one per 64 bytes
-   * of maxBytes, so entries smaller than that on average are limited by count.
+   * The most entries the cache holds (like lru-cache's `max`), split evenly over the segments
+   * (each holds floor(maxEntries / segments)); it also sizes the index. Without `segments`, fewer
+   * segments are used for small limits. Default: no bound beyond an index of one entry per 64
+   * bytes of maxBytes, so entries smaller than that on average are limited by count.
    */
   maxEntries?: number;
   /** The eviction policy. Default 's3fifo' (docs/design.md says why). */

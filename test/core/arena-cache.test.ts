@@ -87,6 +87,21 @@ describe('Map-like operations', () => {
     expect(c.has('k1')).toBe(true);
     expect(c.stats().evictions).toBe(1);
   });
+
+  it('maxEntries bounds the count as lru-cache\'s max does, under every policy', async () => {
+    for (const policy of ArenaCache.policies) {
+      for (const [maxEntries, segments] of [[8, undefined], [1000, undefined], [1000, 16], [37, 4]] as const) {
+        const c = await ArenaCache.create({ maxBytes: 1 << 20, maxEntries, segments, policy, sweepIntervalMs: 0 });
+        for (let i = 0; i < 4 * maxEntries; i++) c.set(`k${i}`, 'v');
+        const at = `${policy} maxEntries ${maxEntries} segments ${segments ?? 'auto'}`;
+        expect(c.size, at).toBeLessThanOrEqual(maxEntries);
+        expect(c.maxEntries, at).toBeLessThanOrEqual(maxEntries);
+        // Split evenly over the segments, rounded down: never more than one entry short per segment.
+        expect(c.maxEntries, at).toBeGreaterThan(maxEntries - c.stats().segments.length);
+        expect(c.size, at).toBeGreaterThan(maxEntries / 2);
+      }
+    }
+  });
 });
 
 describe('TTL', () => {
@@ -151,6 +166,10 @@ describe('bad input gets a clear error and changes nothing', () => {
     await expect(small({ ttl: -1 })).rejects.toThrow(/ttl/);
     await expect(small({ maxKeyBytes: 0 })).rejects.toThrow(/maxKeyBytes/);
     await expect(small({ onEvict: 42 as never })).rejects.toThrow(/onEvict/);
+    await expect(small({ maxEntries: 0 })).rejects.toThrow(/maxEntries/);
+    await expect(small({ maxEntries: 16, segments: 16 })).rejects.toThrow(/maxEntries must be at least 32 with 16 segment\(s\) and policy s3fifo/);
+    await expect(small({ maxEntries: 1, policy: 's3fifo' })).rejects.toThrow(/at least 2/);
+    expect((await small({ maxEntries: 1, policy: 'lru' })).maxEntries).toBe(1);
   });
 
   it('oversized keys and values throw RangeError naming the limit', async () => {
