@@ -47,6 +47,38 @@ describe('Map-like operations', () => {
     expect(c.stats().misses).toBe(1);
   });
 
+  it('getView borrows the value (in place, or copied when it wraps or the arena is shared) and counts like get', async () => {
+    for (const shared of [false, true]) {
+      const c = shared
+        ? (await ArenaCache.createShared({ maxBytes: 64 * 1024, segments: 1, sweepIntervalMs: 0, seed: [1, 2, 3, 4] })).cache
+        : await ArenaCache.create({ maxBytes: 64 * 1024, segments: 1, sweepIntervalMs: 0, seed: [1, 2, 3, 4] });
+      // Values of many sizes through a small ring: some wrap around its end.
+      const model = new Map<string, Uint8Array>();
+      let seed = 7;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+      for (let i = 0; i < 3000; i++) {
+        const k = `k${rnd(200)}`;
+        const v = new Uint8Array(1 + rnd(1500)).map(() => rnd(256));
+        c.set(k, v);
+        model.set(k, v);
+        const probe = `k${rnd(200)}`;
+        const view = c.getView(probe);
+        if (view === undefined) {
+          expect(c.has(probe)).toBe(false);
+          model.delete(probe);
+        } else {
+          expect(view, `${shared ? 'shared' : 'private'} ${probe}`).toEqual(model.get(probe));
+        }
+      }
+      const before = c.stats();
+      c.getView('k-missing');
+      const [k] = [...model.keys()].filter((x) => c.has(x));
+      expect(c.getView(k)).toBeDefined();
+      expect([c.stats().hits - before.hits, c.stats().misses - before.misses]).toEqual([1, 1]);
+      c.close();
+    }
+  });
+
   it('string and byte keys with the same UTF-8 bytes are the same key', async () => {
     const c = await small();
     c.set('héllo ✓ 🎉', 'x');
