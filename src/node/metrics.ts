@@ -159,7 +159,7 @@ export class NodeMetrics {
     this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method', 'counter', () => {
       const s = source.grpcServer();
       if (!s) return [];
-      return (['get', 'getMany', 'set', 'remove', 'invalidate', 'handoff'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
+      return (['get', 'getMany', 'set', 'remove', 'invalidate', 'handoff', 'flush'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
     });
     this.add('arenacache_grpc_served_errors_total', 'Peer gRPC calls that failed, by status code', 'counter', () =>
       Object.entries(source.grpcServer()?.errors ?? {}).map(([code, value]) => ({ value, labels: { code } })),

@@ -64,6 +64,7 @@ describe('peer authentication with a cluster secret', () => {
           ['Get', () => raw.call('Get', { group: 'default', key: k }, 5000, md)],
           ['GetMany', () => raw.call('GetMany', { group: 'default', keys: [k] }, 5000, md)],
           ['Handoff', () => raw.call('Handoff', { group: 'default', keys: [k] }, 5000, md)],
+          ['Flush', () => raw.call('Flush', { group: 'default' }, 5000, md)],
         );
       }
       for (const [method, call] of calls) expect([method, (await call()).code]).toEqual([method, grpc.status.UNAUTHENTICATED]);
