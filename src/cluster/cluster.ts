@@ -268,6 +268,9 @@ export class Cluster extends EventEmitter {
     if (membership.fixed !== true) {
       return 'the membership is not fixed: other nodes may have owned this node\'s keys while it was down';
     }
+    // A node alone before and after owned every key all along, whatever its id (a port-0 node's
+    // id changes with every start).
+    if (mark.members.length === 1 && this.currentRing.nodes.length === 1) return undefined;
     if (mark.self !== this.selfInfo.id) return `the snapshot was taken by node ${JSON.stringify(mark.self)}`;
     const then = new Ring(mark.members.map((m) => ({ ...m, grpcAddress: '' })), { replicas: mark.replicas });
     if (!then.sameAs(this.currentRing)) {
