@@ -81,7 +81,7 @@ describe('peer authentication with a cluster secret', () => {
       raw.close();
     }
     const stats = (await (await b.fetch('/v1/stats')).json()) as { grpc: { errors: Record<string, number> } };
-    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(18);
+    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(21); // 7 methods × 3 bad credentials
   });
 
   it('a node whose gRPC listener other hosts can reach refuses to start without peer authentication', async () => {
