@@ -414,13 +414,10 @@ export class Group implements ServedGroup {
     for (const p of peers) results.push({ id: p.id, self: false, ok: true, dropped: 0 });
     for (let round = 0; round < 2; round++) {
       results[0]!.dropped += this.serveFlush();
-      const calls = peers.map((p, i) =>
-        results[i + 1]!.ok ? p.flush(this.name, this.peerTimeout, this.ownerTimeout) : Promise.reject(results[i + 1]!.error),
-      );
-      const settled = await Promise.allSettled(calls);
+      const asked = peers.map((peer, i) => ({ peer, r: results[i + 1]! })).filter((x) => x.r.ok);
+      const settled = await Promise.allSettled(asked.map(({ peer }) => peer.flush(this.name, this.peerTimeout, this.ownerTimeout)));
       settled.forEach((s, i) => {
-        const r = results[i + 1]!;
-        if (!r.ok) return;
+        const r = asked[i]!.r;
         if (s.status === 'fulfilled') r.dropped += s.value;
         else {
           r.ok = false;

@@ -7,7 +7,8 @@
  * docs/cluster.md):
  * - A snapshot is used **once**: at start every file is consumed — renamed to `*.restoring` before
  *   it is read, removed after. A node that crashes later has no snapshot to go back to (what it
- *   held then was newer than the file), so it starts cold.
+ *   held then was newer than the file), so it starts cold. (A node stopped before it is ready
+ *   served nothing: the files it has not consumed yet stay.)
  * - The group must be configured the same in everything that decides what its values are: origin
  *   (but its timeout), `ttl`, `notFoundTtl`. Otherwise the file is *incompatible*: one log line,
  *   removed. So is one from another file or stream format.
@@ -103,9 +104,11 @@ export class WarmRestart {
       const group = name.slice(0, -SNAPSHOT_SUFFIX.length);
       const file = join(dir, name);
       const cfg = configured.get(group);
-      if (cfg === undefined || stopped()) {
+      // Stopped before it served anything: the snapshots not read yet stay for the next start.
+      if (stopped()) continue;
+      if (cfg === undefined) {
         await rm(file, { force: true });
-        if (cfg === undefined) this.log.info({ group, file }, 'snapshot skipped: no such group is configured (removed)');
+        this.log.info({ group, file }, 'snapshot skipped: no such group is configured (removed)');
         continue;
       }
       const t0 = performance.now();
@@ -128,7 +131,9 @@ export class WarmRestart {
           { group, entries: r.loaded, expired: r.expired, skipped: r.skipped, bytes: opened.bytes, ms: Math.round(performance.now() - t0), ageMs: Date.now() - opened.meta.createdAt },
           'snapshot restored',
         );
-        await rm(restoring, { force: true });
+        // Stopped meanwhile: this process serves nothing, so the file is still the latest state.
+        if (stopped()) await rename(restoring, file);
+        else await rm(restoring, { force: true });
       } catch (err) {
         await this.refuse(group, file, restoring, err, t0);
       }
