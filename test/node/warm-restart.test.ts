@@ -23,7 +23,7 @@ afterEach(() => {
 const keyUrl = (k: string, group = 'default') => `/v1/groups/${group}/keys/${encodeURIComponent(k)}`;
 
 async function put(n: NodeProc, key: string, value: string | Uint8Array, ttl?: string): Promise<number> {
-  const res = await n.fetch(keyUrl(key), { method: 'PUT', body: value, ...(ttl ? { headers: { 'x-arenacache-ttl': ttl } } : {}) });
+  const res = await n.fetch(keyUrl(key), { method: 'PUT', body: value as BodyInit, ...(ttl ? { headers: { 'x-arenacache-ttl': ttl } } : {}) });
   await res.arrayBuffer();
   return res.status;
 }
