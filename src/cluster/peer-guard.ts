@@ -127,6 +127,11 @@ export class GuardedPeer {
     return this.guard(() => this.client.invalidateMany(group, keys, timeoutMs));
   }
 
+  /** Drop every entry of `group` on the peer, waiting at most `ownerTimeoutMs` of its silence. */
+  flush(group: string, timeoutMs: number, ownerTimeoutMs: number): Promise<number> {
+    return this.guard(() => this.client.flush(group, timeoutMs), ownerTimeoutMs);
+  }
+
   close(): void {
     this.client.close();
   }

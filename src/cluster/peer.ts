@@ -39,6 +39,8 @@ export interface PeerClient {
   invalidate(group: string, key: string, timeoutMs: number): Promise<void>;
   /** Drop keys from the peer's caches in one call. */
   invalidateMany(group: string, keys: readonly string[], timeoutMs: number): Promise<void>;
+  /** Drop every entry of a group from the peer's caches; resolves with how many it held. */
+  flush(group: string, timeoutMs: number): Promise<number>;
   /** Connection state for stats (`READY`, `CONNECTING`, …; transport-defined). */
   state(): string;
   /** Call counters for stats (transport-defined names). */
@@ -71,6 +73,8 @@ export interface ServedGroup {
   serveRemove(keys: string[]): Promise<number>;
   /** Drop the keys from this node's caches. */
   serveInvalidate(keys: string[]): void;
+  /** Drop every entry of the group from this node's caches; returns how many there were. */
+  serveFlush(): number;
   /** This node's copy of a key it gave up to the asking node (handoff); undefined: none. Never loads. */
   serveHandoff?(key: string): Uint8Array | undefined;
 }
@@ -111,6 +115,7 @@ export interface ServerStats {
   remove: MethodCounters;
   invalidate: MethodCounters;
   handoff: MethodCounters;
+  flush: MethodCounters;
   /** Failed calls by status name (transport-defined; NOT_FOUND included). */
   errors: Record<string, number>;
 }

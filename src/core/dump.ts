@@ -275,8 +275,14 @@ export class Loader {
     this.reader = new Reader((record, info) => this.record(record, info));
   }
 
+  /**
+   * Adds a chunk's records. They are applied before it returns, so no record waits in the I/O
+   * area between two chunks: the caller may use the cache, or await (the sweeper's timer then
+   * runs), before pushing the next one — either writes the I/O area.
+   */
   push(chunk: Uint8Array): void {
     this.reader.push(chunk);
+    this.flush();
   }
 
   end(): LoadResult {

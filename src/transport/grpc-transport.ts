@@ -133,5 +133,5 @@ export function grpcTransport(options: GrpcTransportOptions = {}): GrpcTransport
 
 function emptyStats(): ServerStats {
   const m = () => ({ calls: 0, keys: 0 });
-  return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), handoff: m(), errors: {} };
+  return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), handoff: m(), flush: m(), errors: {} };
 }

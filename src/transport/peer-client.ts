@@ -13,6 +13,7 @@ import {
   peerService,
   type GetManyItem,
   type GetManyResponse,
+  type FlushResponse,
   type GetResponse,
   type HandoffResponse,
   type PeerMethods,
@@ -41,6 +42,7 @@ export interface GrpcPeerClientStats extends PeerClientStats {
   remove: number;
   invalidate: number;
   handoff: number;
+  flush: number;
   /** Calls that failed with anything but NOT_FOUND. */
   errors: number;
   /** Keys sent through the fetch batcher and the batches they formed. */
@@ -62,6 +64,7 @@ export class GrpcPeerClient implements PeerClient {
     remove: 0,
     invalidate: 0,
     handoff: 0,
+    flush: 0,
     errors: 0,
     fetchedKeys: 0,
     fetchBatches: 0,
@@ -222,6 +225,17 @@ export class GrpcPeerClient implements PeerClient {
     this.counters.invalidate++;
     try {
       await this.unary('Invalidate', { group, keys: keys.map((k) => Buffer.from(k, 'utf8')) }, timeoutMs);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  /** Drop every entry of `group` on the peer (fail-fast, like invalidations); resolves with how many it held. */
+  async flush(group: string, timeoutMs: number): Promise<number> {
+    this.counters.flush++;
+    try {
+      const res = await this.unary<FlushResponse>('Flush', { group }, timeoutMs);
+      return res.dropped;
     } catch (err) {
       throw this.mapError(err);
     }

@@ -20,6 +20,8 @@ import {
   type GetManyRequest,
   type GetManyResponse,
   type GetRequest,
+  type FlushRequest,
+  type FlushResponse,
   type GetResponse,
   type HandoffResponse,
   type InvalidateRequest,
@@ -61,6 +63,7 @@ export class PeerServer {
     remove: { calls: 0, keys: 0 },
     invalidate: { calls: 0, keys: 0 },
     handoff: { calls: 0, keys: 0 },
+    flush: { calls: 0, keys: 0 },
     errors: {},
   };
   private boundPort = -1;
@@ -100,6 +103,7 @@ export class PeerServer {
       Remove: auth(c.remove, (req: RemoveRequest, cb: Callback<RemoveResponse>) => this.onRemove(req, cb)),
       Invalidate: auth(c.invalidate, (req: InvalidateRequest, cb: Callback<InvalidateResponse>) => this.onInvalidate(req, cb)),
       Handoff: auth(c.handoff, (req: GetManyRequest, cb: Callback<HandoffResponse>) => this.onHandoff(req, cb)),
+      Flush: auth(c.flush, (req: FlushRequest, cb: Callback<FlushResponse>) => this.onFlush(req, cb)),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
@@ -136,6 +140,7 @@ export class PeerServer {
       remove: { ...c.remove },
       invalidate: { ...c.invalidate },
       handoff: { ...c.handoff },
+      flush: { ...c.flush },
       errors: { ...c.errors },
     };
   }
@@ -303,6 +308,17 @@ export class PeerServer {
     });
     const holdsNothing = this.handler.mayHandOver?.(keys) === false;
     cb(null, { items, holdsNothing });
+  }
+
+  private onFlush(req: FlushRequest, cb: Callback<FlushResponse>): void {
+    this.counters.flush.calls++;
+    let dropped: number;
+    try {
+      dropped = this.resolve(req).serveFlush();
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    cb(null, { dropped: Math.min(dropped, 0xffff_ffff) });
   }
 
   // ---------------------------------------------------------------- helpers

@@ -57,6 +57,12 @@ export interface InvalidateRequest {
   keys: Uint8Array[];
 }
 export type InvalidateResponse = Record<string, never>;
+export interface FlushRequest {
+  group: string;
+}
+export interface FlushResponse {
+  dropped: number;
+}
 
 /** Present on a request object the deserializer could not decode; the value is the reason. */
 export const MALFORMED: unique symbol = Symbol('arenacache.malformed');
@@ -73,6 +79,7 @@ export interface PeerMethods {
   Remove: MethodDefinition<RemoveRequest, RemoveResponse>;
   Invalidate: MethodDefinition<InvalidateRequest, InvalidateResponse>;
   Handoff: MethodDefinition<GetManyRequest, HandoffResponse>;
+  Flush: MethodDefinition<FlushRequest, FlushResponse>;
 }
 
 let cached: PeerMethods | undefined;

@@ -19,6 +19,8 @@ export const ref = {
   RemoveResponse: root.lookupType('arenacache.v1.RemoveResponse'),
   InvalidateRequest: root.lookupType('arenacache.v1.InvalidateRequest'),
   InvalidateResponse: root.lookupType('arenacache.v1.InvalidateResponse'),
+  FlushRequest: root.lookupType('arenacache.v1.FlushRequest'),
+  FlushResponse: root.lookupType('arenacache.v1.FlushResponse'),
 };
 
 /**

@@ -64,6 +64,7 @@ describe('peer authentication with a cluster secret', () => {
           ['Get', () => raw.call('Get', { group: 'default', key: k }, 5000, md)],
           ['GetMany', () => raw.call('GetMany', { group: 'default', keys: [k] }, 5000, md)],
           ['Handoff', () => raw.call('Handoff', { group: 'default', keys: [k] }, 5000, md)],
+          ['Flush', () => raw.call('Flush', { group: 'default' }, 5000, md)],
         );
       }
       for (const [method, call] of calls) expect([method, (await call()).code]).toEqual([method, grpc.status.UNAUTHENTICATED]);
@@ -80,7 +81,7 @@ describe('peer authentication with a cluster secret', () => {
       raw.close();
     }
     const stats = (await (await b.fetch('/v1/stats')).json()) as { grpc: { errors: Record<string, number> } };
-    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(18);
+    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(21); // 7 methods × 3 bad credentials
   });
 
   it('a node whose gRPC listener other hosts can reach refuses to start without peer authentication', async () => {

@@ -110,6 +110,11 @@ const httpSchema = strict({
     'require "Authorization: Bearer TOKEN" (or the --auth-token) for reads: GET, get-many, /v1/stats, /v1/members, /metrics',
     { flag: 'read-token', placeholder: 'TOKEN' },
   ),
+  adminToken: field(
+    text().refine((t) => t.trim() === t, 'must not start or end with a space (got one that does; not shown)').optional(),
+    'require "Authorization: Bearer TOKEN" for the key listing (GET /v1/groups/{group}/keys); also accepted wherever the other tokens are',
+    { flag: 'admin-token', placeholder: 'TOKEN' },
+  ),
 });
 
 /**
@@ -242,6 +247,11 @@ export const nodeSchema = strict({
     flag: 'max-value-bytes',
     placeholder: 'SIZE',
   }),
+  dataDir: field(
+    file().optional(),
+    "warm restart: write each group's snapshot here on a graceful shutdown, restore it on start (static membership only)",
+    { flag: 'data-dir', placeholder: 'DIR' },
+  ),
   shutdownTimeout: field(ms().prefault('10s'), 'bound on a graceful shutdown (in-flight requests)', {
     flag: 'shutdown-timeout',
     placeholder: 'DURATION',

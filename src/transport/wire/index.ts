@@ -22,5 +22,6 @@ export {
   encodeRemoveResponse,
   decodeRemoveResponse,
 } from './small-responses.js';
+export { encodeFlushRequest, decodeFlushRequest, encodeFlushResponse, decodeFlushResponse } from './flush.js';
 export { peerWireService } from './service.js';
 export type { PeerWireMethods, WireMethod } from './service.js';

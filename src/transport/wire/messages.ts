@@ -16,6 +16,8 @@ export const MessageType = {
   RemoveResponse: 'arenacache.v1.RemoveResponse',
   InvalidateRequest: 'arenacache.v1.InvalidateRequest',
   InvalidateResponse: 'arenacache.v1.InvalidateResponse',
+  FlushRequest: 'arenacache.v1.FlushRequest',
+  FlushResponse: 'arenacache.v1.FlushResponse',
 } as const;
 
 /** GetManyItem.Status, by number (the wire value). Unknown numbers are kept as they are (open enum). */

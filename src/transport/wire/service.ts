@@ -20,6 +20,7 @@ import {
   encodeKeysRequest,
 } from './keys-request.js';
 import { decodeSetRequest, encodeSetRequest } from './set.js';
+import { decodeFlushRequest, decodeFlushResponse, encodeFlushRequest, encodeFlushResponse } from './flush.js';
 import {
   decodeInvalidateResponse,
   decodeRemoveResponse,
@@ -58,6 +59,7 @@ export interface PeerWireMethods {
   Set: WireMethod<SetRequestIn, SetRequestOut, Record<string, never>, Record<string, never>>;
   Remove: WireMethod<KeysRequestIn, KeysRequestOut, { removed: number }, { removed: number }>;
   Invalidate: WireMethod<KeysRequestIn, KeysRequestOut, Record<string, never>, Record<string, never>>;
+  Flush: WireMethod<{ group: string }, { group: string }, { dropped: number }, { dropped: number }>;
 }
 
 /** Request decoders report instead of throwing (see the module comment). */
@@ -104,6 +106,7 @@ export function peerWireService(): PeerWireMethods {
     Set: method('Set', encodeSetRequest, decodeSetRequest, encodeEmpty, decodeSetResponse),
     Remove: method('Remove', (v: KeysRequestIn) => encodeKeysRequest(v), decodeRemoveRequest, encodeRemoveResponse, decodeRemoveResponse),
     Invalidate: method('Invalidate', (v: KeysRequestIn) => encodeKeysRequest(v), decodeInvalidateRequest, encodeEmpty, decodeInvalidateResponse),
+    Flush: method('Flush', encodeFlushRequest, decodeFlushRequest, encodeFlushResponse, decodeFlushResponse),
   };
   return cached;
 }

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  decodeFlushRequest,
+  decodeFlushResponse,
   decodeGetManyRequest,
   decodeGetManyResponse,
   decodeGetRequest,
@@ -17,6 +19,8 @@ import {
   decodeSetRequest,
   decodeSetResponse,
   encodeEmpty,
+  encodeFlushRequest,
+  encodeFlushResponse,
   encodeGetRequest,
   encodeGetResponse,
   encodeKeysRequest,
@@ -149,6 +153,17 @@ describe('wire codec → protobufjs', () => {
     expect(refDecode(ref.SetResponse, encodeEmpty())).toEqual({});
     expect(refDecode(ref.InvalidateResponse, encodeEmpty())).toEqual({});
   });
+
+  it('FlushRequest and FlushResponse (a count above 2^32-1 is sent as 2^32-1)', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 0xffff_ffff }), (group, dropped) => {
+        expect(refDecode(ref.FlushRequest, encodeFlushRequest({ group })).group).toBe(group);
+        expect(refDecode(ref.FlushResponse, encodeFlushResponse({ dropped })).dropped).toBe(dropped);
+      }),
+      RUNS,
+    );
+    expect(refDecode(ref.FlushResponse, encodeFlushResponse({ dropped: 2 ** 40 })).dropped).toBe(0xffff_ffff);
+  });
 });
 
 /** Any GetManyItem protobufjs can encode, including statuses this version does not know. */
@@ -242,6 +257,17 @@ describe('protobufjs → wire codec (with unknown fields a newer peer may add)',
         expect(decodeRemoveResponse(concat(refEncode(ref.RemoveResponse, { removed }), unknownBytes(extra))).removed).toBe(removed);
         expect(decodeSetResponse(unknownBytes(extra))).toEqual({});
         expect(decodeInvalidateResponse(unknownBytes(extra))).toEqual({});
+      }),
+      RUNS,
+    );
+  });
+
+  it('FlushRequest and FlushResponse', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 0xffff_ffff }), unknownFields, (group, dropped, extra) => {
+        expect(decodeFlushRequest(concat(refEncode(ref.FlushRequest, { group }), unknownBytes(extra))).group).toBe(group);
+        expect(decodeFlushRequest(concat(unknownBytes(extra), refEncode(ref.FlushRequest, { group }))).group).toBe(group);
+        expect(decodeFlushResponse(concat(refEncode(ref.FlushResponse, { dropped }), unknownBytes(extra))).dropped).toBe(dropped);
       }),
       RUNS,
     );

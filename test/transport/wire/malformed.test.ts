@@ -10,6 +10,8 @@ import {
   decodeGetManyResponse,
   decodeGetRequest,
   decodeGetResponse,
+  decodeFlushRequest,
+  decodeFlushResponse,
   decodeInvalidateRequest,
   decodeInvalidateResponse,
   decodeRemoveRequest,
@@ -17,6 +19,8 @@ import {
   decodeSetRequest,
   decodeSetResponse,
   encodeGetManyResponse,
+  encodeFlushRequest,
+  encodeFlushResponse,
   encodeGetRequest,
   encodeKeysRequest,
   encodeSetRequest,
@@ -38,6 +42,8 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   SetResponse: decodeSetResponse,
   RemoveResponse: decodeRemoveResponse,
   InvalidateResponse: decodeInvalidateResponse,
+  FlushRequest: decodeFlushRequest,
+  FlushResponse: decodeFlushResponse,
 };
 
 /**
@@ -119,6 +125,8 @@ const validMessage = fc.oneof(
       encodeSetRequest({ group, key: k, value, ...(ttlMs === undefined ? {} : { ttlMs }) }),
     ),
   ),
+  fc.tuple(fc.constant('FlushRequest'), text.map((group) => encodeFlushRequest({ group }))),
+  fc.tuple(fc.constant('FlushResponse'), fc.integer({ min: 0, max: 0xffff_ffff }).map((dropped) => encodeFlushResponse({ dropped }))),
 );
 
 const inView = (b: Uint8Array, pad: number) => {
@@ -219,7 +227,7 @@ describe('malformed messages give a clear error', () => {
   it('the service definition turns an undecodable request into a MALFORMED marker, not an exception', () => {
     const svc = peerWireService();
     const bad = Buffer.from([0x12, 0x05, 1]);
-    for (const m of [svc.Get, svc.GetMany, svc.Set, svc.Remove, svc.Invalidate]) {
+    for (const m of [svc.Get, svc.GetMany, svc.Set, svc.Remove, svc.Invalidate, svc.Flush]) {
       const got = m.requestDeserialize(bad);
       expect(isMalformed(got)).toBe(true);
       expect((got as { [MALFORMED]: string })[MALFORMED]).toMatch(/runs past the end/);
