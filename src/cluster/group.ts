@@ -1077,7 +1077,7 @@ function autoSegments(bytes: number): number {
  * Segments of the hot cache: autoSegments, but fewer when needed so that one segment can hold the
  * group's largest entry (`entryBytes`). The hot cache is an eighth of the group by default and an
  * entry must fit one segment: with 16 segments a 64 MiB group's hot cache would refuse every value
- * over ~500 KB that the main cache accepts (~3.5 MB), so those values would never be kept as hot
+ * over ~400 KB that the main cache accepts (~2.5 MB), so those values would never be kept as hot
  * copies or fallback results. A segment's region is at least 15/16 of its share (the rest is its
  * hash index). If even one segment is too small, larger values simply skip the hot cache.
  */
