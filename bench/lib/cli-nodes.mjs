@@ -55,9 +55,12 @@ export async function startEtcd() {
   };
 }
 
-/** `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL). */
-export async function startCliNode(args) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL and gRPC address).
+ * `cli`: another build's dist/node/cli.js (a baseline checkout).
+ */
+export async function startCliNode(args, { cli = CLI } = {}) {
+  const child = spawn(process.execPath, [cli, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const logs = [];
   let buf = '';
@@ -84,6 +87,7 @@ export async function startCliNode(args) {
   return {
     id: ready.id,
     url: `http://${ready.httpAddress}`,
+    grpcAddress: ready.grpcAddress,
     pid: child.pid,
     logs,
     signal(sig) {
