@@ -77,7 +77,6 @@ serve({
     const { keys, expected, index } = keysOf.get(group);
     let wrong = 0;
     const rpc0 = rpcs();
-    const cpu0 = process.cpuUsage();
     const r = await closedLoop(keys, inflight, ms, async (k) => {
       const v = await get(group, k);
       if (v === undefined || v === null) return v;
@@ -85,8 +84,7 @@ serve({
       if (v.length !== want.length || Buffer.compare(Buffer.from(v.buffer, v.byteOffset, v.byteLength), want) !== 0) wrong++;
       return v;
     });
-    const cpu = process.cpuUsage(cpu0);
-    return { ...r, errors: r.errors + wrong, firstError: r.firstError ?? (wrong ? `${wrong} values differ from the expected bytes` : null), cpuUs: cpu.user + cpu.system, rpcs: rpcs() - rpc0 };
+    return { ...r, errors: r.errors + wrong, firstError: r.firstError ?? (wrong ? `${wrong} values differ from the expected bytes` : null), rpcs: rpcs() - rpc0 };
   },
   async close() {
     await ready;
