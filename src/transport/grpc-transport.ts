@@ -33,6 +33,13 @@ export const GRPC_TRANSPORT_DEFAULTS = {
    * not one unary GetMany call per batch. docs/transport.md has the measurements.
    */
   stream: true,
+  /**
+   * HTTP/2 receive window of peer channels (bytes, per stream and per connection). All of a
+   * peer's answers share one stream: with HTTP/2's 64 KiB default, a batch of 64 × 4 KB values
+   * (260 KB) takes four WINDOW_UPDATE round trips to arrive; 4 MiB holds two of the largest
+   * batches (`batch.maxBytes`, 2 MiB) in flight.
+   */
+  flowControlWindow: 4 << 20,
 } as const;
 
 export interface GrpcTransportOptions {
@@ -111,6 +118,7 @@ export class GrpcTransport implements PeerTransport {
         'grpc.keepalive_time_ms': this.options.keepaliveMs ?? GRPC_TRANSPORT_DEFAULTS.keepaliveMs,
         'grpc.keepalive_timeout_ms': this.options.keepaliveTimeoutMs ?? GRPC_TRANSPORT_DEFAULTS.keepaliveTimeoutMs,
         'grpc.keepalive_permit_without_calls': 1,
+        'grpc-node.flow_control_window': GRPC_TRANSPORT_DEFAULTS.flowControlWindow,
         ...tlsChannelOptions(this.options.tls),
         ...this.options.channelOptions,
       },
