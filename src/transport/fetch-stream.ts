@@ -63,7 +63,6 @@ export class FetchStream {
   /** No more batches: half-close; the peer answers what it has, then ends the stream. */
   close(): void {
     this.call?.end();
-    if (this.sweepTimer !== undefined) this.sweepTimer.unref();
   }
 
   private open(): Call {

@@ -27,11 +27,16 @@ import type { KeysRequestOut } from './wire/messages.js';
 /** What a stream needs from its server. */
 export interface GetStreamServer {
   readonly writer: GetManyResponseWriter;
-  readonly counters: MethodCounters;
+  /** Batches and keys received on fetch streams. */
+  readonly streamCounters: MethodCounters;
   /** The group of a request (throws an ArenaCacheError for a bad or unknown one). */
   resolve(req: { group: string }): ServedGroup;
   /** The request's keys as strings, each checked (throws InvalidArgumentError). */
   decodeKeys(raw: Uint8Array[], group: ServedGroup): string[];
+  /** About how many bytes answers for `keys` keys of `group` take (a size hint for the writer). */
+  expectedBytes(group: string, keys: number): number;
+  /** `items` answers of `group` took `bytes`. */
+  learnBytes(group: string, items: number, bytes: number): void;
   countError(code: number): void;
   /** The stream ended (it leaves the server's set of open streams). */
   closed(stream: GetStreamHandler): void;
@@ -82,7 +87,7 @@ export class GetStreamHandler {
       this.fail(grpc.status.INVALID_ARGUMENT, `malformed request: ${req[MALFORMED]}`);
       return;
     }
-    const c = this.server.counters;
+    const c = this.server.streamCounters;
     c.calls++;
     const w = this.server.writer;
     const batch = req.batch;
@@ -102,7 +107,7 @@ export class GetStreamHandler {
       return;
     }
     c.keys += keys.length;
-    w.begin();
+    w.begin(this.server.expectedBytes(req.group, keys.length));
     let loading: Loading | undefined;
     let slots: number[] | undefined; // undefined while the answered keys are 0..i-1
     for (let i = 0; i < keys.length; i++) {
@@ -122,6 +127,7 @@ export class GetStreamHandler {
         slots?.push(i);
       }
     }
+    this.server.learnBytes(req.group, w.count, w.byteLength);
     if (loading === undefined) {
       this.call.write(w.finish({ batch }));
     } else if (w.count > 0) {

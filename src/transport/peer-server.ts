@@ -63,6 +63,8 @@ export class PeerServer implements GetStreamServer {
     errors: {},
   };
   private readonly streams = new Set<GetStreamHandler>();
+  /** Bytes an answer of each group took lately (running average): sizes GetMany/GetStream responses. */
+  private readonly answerBytes = new Map<string, number>();
   private boundPort = -1;
   private closing = false;
 
@@ -131,7 +133,7 @@ export class PeerServer implements GetStreamServer {
   }
 
   /** Counters of fetch-stream batches (GetStreamServer). */
-  get counters(): MethodCounters {
+  get streamCounters(): MethodCounters {
     return this.stats_.stream;
   }
 
@@ -202,6 +204,17 @@ export class PeerServer implements GetStreamServer {
     return keys;
   }
 
+  expectedBytes(group: string, keys: number): number {
+    return keys * (this.answerBytes.get(group) ?? 0);
+  }
+
+  learnBytes(group: string, items: number, bytes: number): void {
+    if (items === 0) return;
+    const mean = bytes / items;
+    const avg = this.answerBytes.get(group);
+    this.answerBytes.set(group, avg === undefined ? mean : avg + (mean - avg) / 8);
+  }
+
   countError(code: number): void {
     const name = statusName(code);
     this.stats_.errors[name] = (this.stats_.errors[name] ?? 0) + 1;
@@ -258,14 +271,18 @@ export class PeerServer implements GetStreamServer {
       return this.fail(cb, err);
     }
     this.stats_.getMany.keys += keys.length;
-    const w = this.writer.begin();
+    const name = (req as KeysRequestOut).group;
+    const w = this.writer.begin(this.expectedBytes(name, keys.length));
     let i = 0;
     for (; i < keys.length; i++) {
       const cached = cachedAnswer(group, keys[i]!);
       if (cached === undefined) break;
       writeAnswer(w, cached);
     }
-    if (i === keys.length) return cb(null, w.finish());
+    if (i === keys.length) {
+      this.learnBytes(name, w.count, w.byteLength);
+      return cb(null, w.finish());
+    }
     const head = w.detach();
     const rest = new Array<LoadAnswer | Promise<LoadAnswer>>(keys.length - i);
     rest[0] = loadAnswer(group, keys[i]!);

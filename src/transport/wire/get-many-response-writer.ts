@@ -67,10 +67,18 @@ export class GetManyResponseWriter {
     return this.pos - this.start;
   }
 
-  /** Start a message (drops one begun and not finished). */
-  begin(): this {
+  /**
+   * Start a message (drops one begun and not finished). `sizeHint`: the bytes it is expected to
+   * take; when the slab has less room left, the message starts in a fresh slab that fits it, so a
+   * large message is not moved (copied) halfway through.
+   */
+  begin(sizeHint = 0): this {
     this.pos = this.start;
     this.items = 0;
+    if (sizeHint > this.slab.length - this.start) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, sizeHint + (sizeHint >>> 3)));
+      this.start = this.pos = 0;
+    }
     return this;
   }
 

@@ -73,12 +73,15 @@ describe('GetManyResponseWriter', () => {
     expect(decodeHandoffResponse(msg).holdsNothing).toBe(true);
   });
 
-  it('never writes over a message it returned: messages share slabs and move to a new one when they outgrow it', () => {
+  it('never writes over a message it returned: messages share slabs, start a fresh one for their size hint, move when they outgrow it', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.array(item, { maxLength: 12 }), tail), { minLength: 1, maxLength: 25 }), fc.constantFrom(1024, 4096, 1 << 20), (messages, slabBytes) => {
+      fc.property(
+        fc.array(fc.tuple(fc.array(item, { maxLength: 12 }), tail, fc.nat(100_000)), { minLength: 1, maxLength: 25 }),
+        fc.constantFrom(1024, 4096, 1 << 20),
+        (messages, slabBytes) => {
         const w = new GetManyResponseWriter({ slabBytes });
-        const out = messages.map(([items, t]) => {
-          write(w.begin(), items);
+        const out = messages.map(([items, t, sizeHint]) => {
+          write(w.begin(sizeHint), items);
           return w.finish(t);
         });
         messages.forEach(([items, t], i) => {
@@ -86,7 +89,8 @@ describe('GetManyResponseWriter', () => {
           expect(got.items).toEqual(items.map(expected));
           expect(got.batch).toBe(t.batch ?? 0);
         });
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });
