@@ -10,7 +10,8 @@
  * so one slow load holds up its own key only. A batch whose keys were all cached is one frame
  * without slots. Loads that settle in the same event-loop turn share a frame. A request-level
  * problem (unknown group, bad key, too many keys) answers every key of that batch with the error;
- * the stream goes on. An undecodable request ends the stream with INVALID_ARGUMENT.
+ * the stream goes on (if those answers would not fit one message, the stream ends with the error).
+ * An undecodable request ends the stream with INVALID_ARGUMENT.
  *
  * When the client half-closes, or the server drains (`drain`, at shutdown), the stream ends once
  * the batches it has taken are answered; batches arriving while draining are answered with
@@ -23,6 +24,7 @@ import { isMalformed, MALFORMED, type Malformed } from './proto.js';
 import { cachedAnswer, keyError, loadAnswer, writeAnswer, type LoadAnswer } from './key-answers.js';
 import type { GetManyResponseWriter } from './wire/get-many-response-writer.js';
 import type { KeysRequestOut } from './wire/messages.js';
+import { statusObject } from './status.js';
 
 /** What a stream needs from its server. */
 export interface GetStreamServer {
@@ -84,7 +86,7 @@ export class GetStreamHandler {
     if (this.ended) return;
     if (isMalformed(req)) {
       this.server.countError(grpc.status.INVALID_ARGUMENT);
-      this.fail(grpc.status.INVALID_ARGUMENT, `malformed request: ${req[MALFORMED]}`);
+      this.fail({ code: grpc.status.INVALID_ARGUMENT, details: `malformed request: ${req[MALFORMED]}`, metadata: new grpc.Metadata() });
       return;
     }
     const c = this.server.streamCounters;
@@ -98,9 +100,15 @@ export class GetStreamHandler {
       group = this.server.resolve(req);
       keys = this.server.decodeKeys(req.keys, group);
     } catch (err) {
-      // The whole batch failed: the error for every key, so each caller gets it.
+      // The whole batch failed: the error for every key, so each caller gets it — unless that
+      // answer would not fit one message (a batch far larger than any client sends): then the
+      // stream ends with the error.
       const e = keyError(err);
       this.server.countError(e.status.code);
+      if (req.keys.length * (16 + Buffer.byteLength(e.message) + (e.status.kind?.length ?? 0)) > w.maxBytes) {
+        this.fail(statusObject(e.status));
+        return;
+      }
       w.begin();
       for (let i = 0; i < req.keys.length; i++) writeAnswer(w, e);
       this.call.write(w.finish({ batch }));
@@ -185,10 +193,11 @@ export class GetStreamHandler {
     this.call.end();
   }
 
-  private fail(code: grpc.status, details: string): void {
+  /** End the stream with an error status. */
+  private fail(status: grpc.StatusObject): void {
     if (this.ended) return;
     this.finish();
-    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    this.call.emit('error', status);
   }
 
   private finish(): void {

@@ -120,6 +120,23 @@ describe('GetStream, frame by frame', () => {
     expect((await s.status).code).toBe(S.OK);
   });
 
+  it('a batch far larger than any client sends, whose errors would not fit one message, ends the stream with the error', async () => {
+    const small = new Cluster({ self: { id: 'small' }, transport: grpcTransport({ port: 0, shutdownGraceMs: 100 }), maxValueBytes: 1024 });
+    await small.start();
+    await small.addGroup('g', { maxBytes: 1 << 20, load: (key) => `v:${key}` });
+    const r = new RawPeerClient(small.self.grpcAddress);
+    try {
+      const s = r.stream();
+      s.write({ group: 'g', keys: Array.from({ length: 5000 }, (_, i) => b(`k${i}`)), batch: 1 });
+      const st = await s.status;
+      expect(st.code).toBe(S.INVALID_ARGUMENT);
+      expect(st.details).toMatch(/5000 keys in one request, the limit is 4096/);
+    } finally {
+      r.close();
+      await small.close();
+    }
+  });
+
   it('an undecodable frame ends the stream with INVALID_ARGUMENT; the server goes on serving', async () => {
     const s = raw.stream();
     s.write(Uint8Array.from([0xff, 0xff, 0xff]));
