@@ -26,8 +26,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The commit before issue 14's lean path: the "before" rows. ARENACACHE_BENCH_BASELINE overrides it. */
 export const BASELINE_REF = '9f4e867';
 
+/**
+ * Development aids (a full run uses neither): ARENACACHE_BENCH_CLUSTER_MEMBERS=lean,redis runs only
+ * those members, ARENACACHE_BENCH_CLUSTER_CELLS=v4k:64,v100:1 only those cells.
+ */
+const only = (name) => process.env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
+
 export function config(quick) {
-  return {
+  const cells = only('ARENACACHE_BENCH_CLUSTER_CELLS');
+  const all = {
     rounds: quick ? 3 : 7,
     warmup: 1,
     ms: quick ? 300 : 1000,
@@ -44,6 +51,8 @@ export function config(quick) {
       { group: 'v4k', inflight: 256 },
     ],
   };
+  if (cells) all.cells = all.cells.filter((c) => cells.includes(`${c.group}:${c.inflight}`));
+  return all;
 }
 
 const MEMBERS = [
@@ -99,7 +108,8 @@ export async function run(ctx) {
   data.builds = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, b.label]));
 
   let filled = false;
-  for (const m of MEMBERS) {
+  const memberIds = only('ARENACACHE_BENCH_CLUSTER_MEMBERS');
+  for (const m of MEMBERS.filter((x) => !memberIds || memberIds.includes(x.id))) {
     let arg;
     let ownerPid;
     if (m.kind === 'arena') {
