@@ -259,8 +259,8 @@ export class Group implements ServedGroup {
   async get(key: string, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.begin(key);
     if (!this.isReady) await this.ready;
-    let v = this.fromMain(key);
-    if (v === undefined) v = this.fromHot(key);
+    let v = this.fromMain(key, false);
+    if (v === undefined) v = this.fromHot(key, false);
     if (v === undefined) v = (await this.miss(key, options)).value;
     if (v === NOT_FOUND) {
       this.c.notFound++;
@@ -274,10 +274,10 @@ export class Group implements ServedGroup {
     this.begin(key);
     if (!this.isReady) await this.ready;
     let source: ResultSource = 'main';
-    let v = this.fromMain(key);
+    let v = this.fromMain(key, false);
     if (v === undefined) {
       source = 'hot';
-      v = this.fromHot(key);
+      v = this.fromHot(key, false);
     }
     if (v === undefined) {
       const o = await this.miss(key, options);
@@ -552,8 +552,19 @@ export class Group implements ServedGroup {
   serveCached(key: string): Uint8Array | NotFound | undefined {
     if (this.closed || !this.isReady) return undefined;
     this.c.servedKeys++;
-    const v = this.fromMain(key);
-    return v !== undefined ? v : this.fromHot(key);
+    const v = this.fromMain(key, false);
+    return v !== undefined ? v : this.fromHot(key, false);
+  }
+
+  /**
+   * serveCached without a copy: the bytes are a view of the cache's I/O area, valid only until the
+   * next call on this group. The peer server copies them straight into its response.
+   */
+  serveCachedView(key: string): Uint8Array | NotFound | undefined {
+    if (this.closed || !this.isReady) return undefined;
+    this.c.servedKeys++;
+    const v = this.fromMain(key, true);
+    return v !== undefined ? v : this.fromHot(key, true);
   }
 
   /**
@@ -676,8 +687,9 @@ export class Group implements ServedGroup {
    * A main-cache entry, if it may be served as owner data: stored in this ownership version (the
    * common case, no hashing), or since this node has owned the key without interruption.
    */
-  private fromMain(key: string): Uint8Array | NotFound | undefined {
-    const raw = this.main!.get(key);
+  private fromMain(key: string, view: boolean): Uint8Array | NotFound | undefined {
+    const main = this.main!;
+    const raw = view && main.getView !== undefined ? main.getView(key) : main.get(key);
     if (raw === undefined) return undefined;
     const own = this.host.ownership;
     const stamp = stampOf(raw);
@@ -695,12 +707,13 @@ export class Group implements ServedGroup {
   }
 
   /** A hot copy, unless stored before this node's last rejoin. */
-  private fromHot(key: string): Uint8Array | NotFound | undefined {
-    if (this.hot === undefined) return undefined;
-    const raw = this.hot.get(key);
+  private fromHot(key: string, view: boolean): Uint8Array | NotFound | undefined {
+    const hot = this.hot;
+    if (hot === undefined) return undefined;
+    const raw = view && hot.getView !== undefined ? hot.getView(key) : hot.get(key);
     if (raw === undefined) return undefined;
     if (stampOf(raw) < this.host.ownership.rejoinVersion) {
-      this.hot.delete(key);
+      hot.delete(key);
       return undefined;
     }
     this.c.hotHits++;

@@ -145,6 +145,11 @@ export interface EntryInfo {
  */
 export interface ByteCache {
   get(key: Key): Uint8Array | undefined;
+  /**
+   * Optional: like get, but a view valid only until the next call on this cache (no copy of its
+   * own; ArenaCache.getView). The peer server copies it straight into the outgoing message.
+   */
+  getView?(key: Key): Uint8Array | undefined;
   peek(key: Key): Uint8Array | undefined;
   has(key: Key): boolean;
   set(key: Key, value: Value, options?: SetOptions): this;

@@ -169,10 +169,10 @@ export class NodeMetrics {
       { value: source.ready() ? 1 : 0, labels: {} },
     ]);
 
-    this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method', 'counter', () => {
+    this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method (stream: fetch batches received on GetStream)', 'counter', () => {
       const s = source.grpcServer();
       if (!s) return [];
-      return (['get', 'getMany', 'set', 'remove', 'invalidate', 'handoff', 'flush'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
+      return (['get', 'getMany', 'stream', 'set', 'remove', 'invalidate', 'handoff', 'flush'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
     });
     this.add('arenacache_grpc_served_errors_total', 'Peer gRPC calls that failed, by status code', 'counter', () =>
       Object.entries(source.grpcServer()?.errors ?? {}).map(([code, value]) => ({ value, labels: { code } })),

@@ -179,6 +179,8 @@ export class NodeServer {
         ...(cfg.grpc.tls ? { tls: cfg.grpc.tls } : {}),
         ...(cfg.cluster.secretFile !== undefined ? { secret: readClusterSecret(cfg.cluster.secretFile) } : {}),
         insecure: cfg.cluster.insecurePeers,
+        batch: cfg.grpc.batch,
+        stream: cfg.grpc.stream,
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
       }),
       ownerTimeout: cfg.cluster.ownerTimeout,

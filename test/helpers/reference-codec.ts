@@ -13,6 +13,7 @@ export const ref = {
   GetManyRequest: root.lookupType('arenacache.v1.GetManyRequest'),
   GetManyResponse: root.lookupType('arenacache.v1.GetManyResponse'),
   GetManyItem: root.lookupType('arenacache.v1.GetManyItem'),
+  HandoffResponse: root.lookupType('arenacache.v1.HandoffResponse'),
   SetRequest: root.lookupType('arenacache.v1.SetRequest'),
   SetResponse: root.lookupType('arenacache.v1.SetResponse'),
   RemoveRequest: root.lookupType('arenacache.v1.RemoveRequest'),

@@ -205,7 +205,7 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
     ...rest,
     // An empty read or admin token is none (as an empty ARENACACHE_READ_TOKEN is).
     http: { ...httpRest, ...(readToken ? { readToken } : {}), ...(adminToken ? { adminToken } : {}) },
-    grpc: { host: grpc.host, port: grpc.port, ...(tls ? { tls } : {}) },
+    grpc: { host: grpc.host, port: grpc.port, batch: grpc.batch, stream: grpc.stream, ...(tls ? { tls } : {}) },
     ...(etcd ? { etcd } : {}),
     ...(dns ? { dns } : {}),
     groups,

@@ -10,6 +10,7 @@ import {
   decodeFlushResponse,
   decodeGetManyRequest,
   decodeGetManyResponse,
+  decodeHandoffResponse,
   decodeGetRequest,
   decodeGetResponse,
   decodeInvalidateRequest,
@@ -29,6 +30,7 @@ import {
   encodeGetManyResponse,
   GetManyResponseEncoder,
   ItemStatus,
+  peerWireService,
   type GetManyItemIn,
   type GetManyResult,
 } from '../../../src/transport/wire/index.js';
@@ -91,6 +93,35 @@ describe('wire codec → protobufjs', () => {
           expect(got.keys).toEqual(keys.map(keyBytesOf));
         }
       }),
+      RUNS,
+    );
+  });
+
+  it('GetManyRequest with a GetStream batch id', () => {
+    fc.assert(
+      fc.property(text, fc.array(key, { maxLength: 10 }), fc.integer({ min: 0, max: 0xffff_ffff }), (group, keys, batch) => {
+        const got = refDecode(ref.GetManyRequest, encodeKeysRequest({ group, keys, batch }));
+        expect([got.group, got.keys, got.batch]).toEqual([group, keys.map(keyBytesOf), batch]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('GetManyResponse with GetStream fields, and HandoffResponse (the service serializers)', () => {
+    const svc = peerWireService();
+    fc.assert(
+      fc.property(
+        fc.array(itemIn, { maxLength: 20 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { maxLength: 20 }),
+        fc.boolean(),
+        (items, batch, slots, more) => {
+          const frame = refDecode(ref.GetManyResponse, svc.GetStream.responseSerialize({ items, batch, slots, more }));
+          expect([frame.items, frame.batch, frame.slots, frame.more]).toEqual([items.map(expectedItem), batch, slots, more]);
+          const handoff = refDecode(ref.HandoffResponse, svc.Handoff.responseSerialize({ items, holdsNothing: more }));
+          expect([handoff.items, handoff.holdsNothing]).toEqual([items.map(expectedItem), more]);
+        },
+      ),
       RUNS,
     );
   });
@@ -230,6 +261,40 @@ describe('protobufjs → wire codec (with unknown fields a newer peer may add)',
             if (st === ItemStatus.FOUND) expect(got.values[i]).toBeInstanceOf(Uint8Array);
             else expect(got.values[i] === undefined).toBe(items[i]![0].value === undefined);
           });
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('GetManyRequest with a batch id, GetManyResponse with batch, slots (packed and unpacked) and more, HandoffResponse', () => {
+    fc.assert(
+      fc.property(
+        text,
+        fc.array(bytes, { maxLength: 10 }),
+        fc.array(anyItem, { maxLength: 10 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { maxLength: 12 }),
+        fc.boolean(),
+        unknownFields,
+        (group, keys, items, batch, slots, more, extra) => {
+          const req = decodeGetManyRequest(concat(refEncode(ref.GetManyRequest, { group, keys, batch }), unknownBytes(extra)));
+          expect([req.group, req.keys.map(bytesOf), req.batch]).toEqual([group, keys.map(bytesOf), batch]);
+          // protobufjs writes `slots` packed (proto3); a decoder must read unpacked elements too.
+          const packed = concat(refEncode(ref.GetManyResponse, { items, batch, slots, more }), unknownBytes(extra));
+          const unpacked = concat(
+            refEncode(ref.GetManyResponse, { items, batch, more }),
+            ...slots.map((s) => concat(new Uint8Array([0x70]), varint(s))),
+            unknownBytes(extra),
+          );
+          const want = refDecode(ref.GetManyResponse, packed);
+          for (const wire of [packed, unpacked]) {
+            const got = decodeGetManyResponse(wire);
+            expect(asObjects(got)).toEqual(want.items);
+            expect([got.batch, got.slots ?? [], got.more]).toEqual([batch, slots, more]);
+          }
+          const handoff = decodeHandoffResponse(concat(refEncode(ref.HandoffResponse, { items, holdsNothing: more }), unknownBytes(extra)));
+          expect([asObjects(handoff), handoff.holdsNothing]).toEqual([want.items, more]);
         },
       ),
       RUNS,

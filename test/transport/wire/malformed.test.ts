@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import {
   decodeGetManyRequest,
   decodeGetManyResponse,
+  decodeHandoffResponse,
   decodeGetRequest,
   decodeGetResponse,
   decodeFlushRequest,
@@ -36,6 +37,7 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   GetResponse: decodeGetResponse,
   GetManyRequest: decodeGetManyRequest,
   GetManyResponse: decodeGetManyResponse,
+  HandoffResponse: decodeHandoffResponse,
   RemoveRequest: decodeRemoveRequest,
   InvalidateRequest: decodeInvalidateRequest,
   SetRequest: decodeSetRequest,
@@ -105,7 +107,10 @@ function decodeOrWireError(name: string, input: Uint8Array): 'ok' | 'error' {
 /** Valid messages of each type, to truncate and mutate. */
 const validMessage = fc.oneof(
   fc.tuple(fc.constant('GetRequest'), fc.tuple(text, key).map(([group, k]) => encodeGetRequest({ group, key: k }))),
-  fc.tuple(fc.constant('GetManyRequest'), fc.tuple(text, fc.array(key, { maxLength: 8 })).map(([group, keys]) => encodeKeysRequest({ group, keys }))),
+  fc.tuple(
+    fc.constant('GetManyRequest'),
+    fc.tuple(text, fc.array(key, { maxLength: 8 }), fc.nat()).map(([group, keys, batch]) => encodeKeysRequest({ group, keys, batch })),
+  ),
   fc.tuple(
     fc.constant('GetManyResponse'),
     fc
@@ -117,7 +122,11 @@ const validMessage = fc.oneof(
         ),
         { maxLength: 8 },
       )
-      .map((items) => encodeGetManyResponse(items)),
+      .chain((items) =>
+        fc
+          .record({ batch: fc.nat(), slots: fc.array(fc.nat(), { maxLength: 8 }), more: fc.boolean() })
+          .map((tail) => encodeGetManyResponse(items, undefined, tail)),
+      ),
   ),
   fc.tuple(
     fc.constant('SetRequest'),
