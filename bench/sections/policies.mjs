@@ -151,7 +151,10 @@ function coreSegmentHash(id) {
 
 /** Read-through replay of a trace through the real ArenaCache (8-char hex keys). */
 async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, segments }) {
-  const charge = (size) => ArenaCache.entrySize(8, size);
+  // Each policy's own entry cost: the cache holds the fraction of the working set in entries, as
+  // the simulators do (so core lru can be checked against simulated LRU). Memory per entry per
+  // policy is the core section's memory table.
+  const charge = (size) => ArenaCache.entrySize(8, size, policy);
   let maxValue = valueBytes;
   let total = 0;
   if (trace.sizes) {
