@@ -152,7 +152,7 @@ export const INFO_EXPIRES = 8; // f64: when it expires, in the host's ms (0 = ne
 
 // ---- scan: iteration over one segment, a bounded number of entries per call ----
 export const SCAN_STATE = 0; // u32: 0 start, 1 more to come, 2 this segment is done
-export const SCAN_RING = 4; // u32: which queue the cursor is in
+export const SCAN_RING = 4; // u32: which queue the cursor is in (clock, s3fifo); lru: the scan's mark
 export const SCAN_LSN = 8; // u64: position in that queue's history (clock, s3fifo)
 export const SCAN_KLEN = 16; // u32: lru: length of the last key returned
 export const SCAN_KEY = 24; // lru: the last key returned (MAX_KEY bytes reserved)
@@ -176,4 +176,4 @@ export const DEBUG_R_TAIL = 12;
 export const DEBUG_R_SPAN = 16;
 export const DEBUG_E_VLEN = 0; // an entry's header: u32 value length
 export const DEBUG_E_KLEN = 4; // u16 key length
-export const DEBUG_E_FLAGS = 6; // u8 flags: 1 = removed (dead)
+export const DEBUG_E_FLAGS = 6; // u8 flags: bit 0 removed (dead); lru: bits 1-7 a scan cursor's mark

@@ -1,39 +1,62 @@
 /**
- * Scanner: iteration over the cache through the core's `scan` (docs/ABI.md section 8). Each call
- * holds one segment's lock for a bounded chunk of entries; between chunks the cursor is saved and
- * written back, so the caller's loop body may use the cache (its calls overwrite the I/O area).
+ * Scanner: iteration over the cache through the core's `scan` (docs/ABI.md section 8). Each core
+ * call holds one segment's lock for at most SCAN_CHUNK entries; between calls the segment's
+ * cursor is kept aside and written back, so the caller may use the cache in between (its calls
+ * overwrite the I/O area). Nothing is promoted or counted; expired entries are skipped.
  *
- * Order: segment after segment; within a segment, the order its policy would evict (lru: least
- * recently used first, or most recently used first on request; clock: oldest first; s3fifo: the
- * small queue, then main). Nothing is promoted or counted; expired entries are skipped.
+ * Order. Within a segment, the order its policy would evict (lru: least recently used first, or
+ * most recently used first on request; clock: oldest first; s3fifo: the small queue, then main).
+ * The segments are interleaved by rank: the walk goes round the segments SCAN_ROUNDS times and
+ * takes from each the next 1/SCAN_ROUNDS of the entries it had when the walk began, so the first
+ * entries yielded are the first (most recent, or first to evict) of every segment, and so on.
+ * Keys hash evenly over the segments, so that is the cache's global order to within about
+ * 1/SCAN_ROUNDS of its entries (exact with one segment). A snapshot replayed in this order
+ * rebuilds it in any other cache (another size, segment count or seed).
  *
- * Changes during iteration: every entry present for the whole iteration is yielded exactly once
- * (the core resumes robustly, and entries it returns again after they moved are dropped here; an
- * entry never changes segment, so one segment's keys are remembered at a time), except that lru's
- * most-recent-first order misses entries read or written meanwhile (they move behind it).
- * Entries added or removed during the iteration may or may not be seen.
+ *   rounds →   0           1           2               each cell: the segment's next slice
+ *   seg 0    [0 .. q0)   [q0 .. 2q0) [2q0 .. 3q0) …    (q = ceil(entries / SCAN_ROUNDS), ≥ 1)
+ *   seg 1    [0 .. q1)   [q1 .. 2q1) …
+ *
+ * Changes during the walk. Every entry present for the whole walk is yielded, and with `dedupe`
+ * exactly once: the core resumes robustly (docs/ABI.md section 8: a moved lru cursor falls back to
+ * its second anchor) and entries it returns again after they moved are dropped here (an entry
+ * never changes segment, so a set of the keys yielded per segment suffices, freed when the segment
+ * is done). The exception: lru's most-recent-first order misses entries read or written during
+ * the walk (they move behind it). Entries added or removed during the walk may or may not be
+ * yielded.
  */
-import { Header, Scan, STATUS_NAMES, scanRecordsAt } from './abi.js';
+import { Scan, Stats, STATUS_NAMES, scanRecordsAt } from './abi.js';
 import type { Arena } from './arena.js';
 import type { ArenaClock } from './clock.js';
 import type { IoArea } from './io-area.js';
+import { KeySet } from './key-set.js';
 
-/** Entries a scan call returns at most: the lock is held for this many. */
-const CHUNK = 128;
+/** Entries a scan call returns at most: a segment's lock is held for this many. */
+export const SCAN_CHUNK = 128;
+/** Rounds over the segments: the interleaving's granularity (see the top of the file). */
+export const SCAN_ROUNDS = 256;
 
-/** One entry as the scanner yields it; `value` is undefined when values were not asked for. */
+/** Some records of one segment, as docs/ABI.md section 8 lays them out (a copy: the caller may keep it or rewrite it). */
+export interface ScanChunk {
+  bytes: Uint8Array;
+  count: number;
+  segment: number;
+  /** Whether these are the segment's last records. */
+  last: boolean;
+}
+
+/** One entry as the scanner yields it: one object, reused for every entry of a walk. */
 export interface ScannedEntry {
   key: Uint8Array;
+  /** Undefined when values were not asked for. */
   value: Uint8Array | undefined;
   /** When it expires on the cache's clock, 0 = never. */
   expires: number;
 }
 
-/** One scan call's records: a copy of the bytes, and where each record starts in them. */
-export interface ScanChunk {
-  bytes: Uint8Array;
-  count: number;
-}
+const NOT_STARTED = 0;
+const MORE = 1;
+const DONE = 2;
 
 export class Scanner {
   private readonly recordsAt: number;
@@ -42,81 +65,100 @@ export class Scanner {
     private readonly arena: Arena,
     private readonly io: IoArea,
     private readonly clock: ArenaClock,
+    private readonly segments: number,
     maxKeyBytes: number,
   ) {
     this.recordsAt = scanRecordsAt(maxKeyBytes);
   }
 
-  /** Raw record chunks of every segment in turn (records as docs/ABI.md section 8 lays them out). */
-  *chunks(flags: number): Generator<{ segment: number; chunk: ScanChunk }> {
-    const segments = this.arena.field(Header.SEGMENTS);
-    const io = this.io;
+  /** Record chunks of every segment, interleaved by rank (`flags`: Scan.VALUES, Scan.NEWEST_FIRST). */
+  *chunks(flags: number): Generator<ScanChunk> {
+    const { io, segments } = this;
+    const { ex, slot } = this.arena;
+    const at = io.start;
     const cursorBytes = this.recordsAt;
-    const cursor = new Uint8Array(cursorBytes);
-    for (let seg = 0; seg < segments; seg++) {
-      io.setU32(io.start + Scan.STATE, Scan.START);
-      for (;;) {
-        const n = this.arena.ex.scan(this.arena.slot, seg, CHUNK, flags, this.clock.now());
-        if (n < 0) throw new Error(`arenacache: scan failed (${STATUS_NAMES[n] ?? n})`);
-        const state = io.getU32(io.start + Scan.STATE);
-        if (n > 0) {
-          const bytes = this.copyRecords(n);
-          // The caller may use the cache before asking for more: keep the cursor aside.
-          cursor.set(io.u8.subarray(io.start, io.start + cursorBytes));
-          yield { segment: seg, chunk: { bytes, count: n } };
-          if (state === Scan.DONE) break;
-          if (!io.bytes(io.start, cursor)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
-        } else if (state === Scan.DONE) {
-          break;
+    const state = new Uint8Array(segments);
+    const quota = new Uint32Array(segments);
+    const cursors: (Uint8Array | undefined)[] = new Array(segments);
+    for (let s = 0; s < segments; s++) {
+      const r = ex.stats(slot, s);
+      if (r !== Stats.SIZE) throw new Error(`arenacache: stats failed (${STATUS_NAMES[r] ?? r})`);
+      quota[s] = Math.max(1, Math.ceil(io.getU32(at + Stats.ENTRIES) / SCAN_ROUNDS));
+    }
+    let active = segments;
+    while (active > 0) {
+      for (let s = 0; s < segments; s++) {
+        if (state[s] === DONE) continue;
+        for (let left = quota[s]; left > 0;) {
+          if (state[s] === NOT_STARTED) io.setU32(at + Scan.STATE, Scan.START);
+          else if (!io.bytes(at, cursors[s]!)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
+          const n = ex.scan(slot, s, Math.min(SCAN_CHUNK, left), flags, this.clock.now());
+          if (n < 0) throw new Error(`arenacache: scan failed (${STATUS_NAMES[n] ?? n})`);
+          const done = io.getU32(at + Scan.STATE) === Scan.DONE;
+          if (n === 0 && !done) throw new Error('arenacache: scan made no progress');
+          const bytes = n > 0 ? this.copyRecords(n) : undefined;
+          if (done) {
+            state[s] = DONE;
+            cursors[s] = undefined;
+            active--;
+          } else {
+            // The caller may use the cache before this segment's next call: keep its cursor aside.
+            state[s] = MORE;
+            (cursors[s] ??= new Uint8Array(cursorBytes)).set(io.u8.subarray(at, at + cursorBytes));
+          }
+          left -= n;
+          if (bytes !== undefined) yield { bytes, count: n, segment: s, last: done };
+          if (done) break;
         }
       }
     }
   }
 
-  /** Every live entry, deduplicated per segment. */
-  *entries(flags: number): Generator<ScannedEntry> {
-    let seen = new Set<string>();
-    let current = -1;
-    for (const { segment, chunk } of this.chunks(flags)) {
-      if (segment !== current) {
-        seen = new Set();
-        current = segment;
-      }
-      const dv = new DataView(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+  /**
+   * Every live entry, as one reused object (read it before asking for the next). With `dedupe`,
+   * each key at most once (see the top of the file).
+   */
+  *entries(flags: number, dedupe: boolean): Generator<ScannedEntry> {
+    const seen: (KeySet | undefined)[] = new Array(this.segments);
+    const values = (flags & Scan.VALUES) !== 0;
+    const entry: ScannedEntry = { key: EMPTY, value: undefined, expires: 0 };
+    for (const { bytes, count, segment, last } of this.chunks(flags)) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const set = dedupe ? (seen[segment] ??= new KeySet()) : undefined;
       let p = 0;
-      for (let i = 0; i < chunk.count; i++) {
+      for (let i = 0; i < count; i++) {
         const klen = dv.getUint32(p, true);
         const vlen = dv.getUint32(p + 4, true);
-        const expires = dv.getFloat64(p + 8, true);
         const k = p + Scan.RECORD_HEADER;
-        const key = chunk.bytes.subarray(k, k + klen);
-        p += (Scan.RECORD_HEADER + klen + vlen + 7) & ~7;
-        const id = latin1(key);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        yield { key, value: (flags & Scan.VALUES) !== 0 ? chunk.bytes.subarray(k + klen, k + klen + vlen) : undefined, expires };
+        const expires = dv.getFloat64(p + 8, true);
+        p += recordSize(klen, vlen);
+        if (set !== undefined && !set.add(bytes, k, klen)) continue;
+        entry.key = bytes.subarray(k, k + klen);
+        entry.value = values ? bytes.subarray(k + klen, k + klen + vlen) : undefined;
+        entry.expires = expires;
+        yield entry;
       }
+      if (last) seen[segment] = undefined;
     }
   }
 
   /** A copy of the `n` records the last scan wrote (one allocation per chunk, not per entry). */
   private copyRecords(n: number): Uint8Array {
     const io = this.io;
-    let p = io.start + this.recordsAt;
-    for (let i = 0; i < n; i++) {
-      const klen = io.getU32(p);
-      const vlen = io.getU32(p + 4);
-      p += (Scan.RECORD_HEADER + klen + vlen + 7) & ~7;
-    }
     const from = io.start + this.recordsAt;
+    let p = from;
+    for (let i = 0; i < n; i++) {
+      io.check(p, Scan.RECORD_HEADER);
+      p += recordSize(io.getU32(p), io.getU32(p + 4));
+    }
     io.check(from, p - from);
     return io.u8.slice(from, p);
   }
 }
 
-/** A key's bytes as a string usable as a Set member (one char per byte). */
-function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
+const EMPTY = new Uint8Array(0);
+
+/** A scan record's size: header, key, value, padded to 8. */
+export function recordSize(klen: number, vlen: number): number {
+  return (Scan.RECORD_HEADER + klen + vlen + 7) & ~7;
 }

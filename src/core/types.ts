@@ -138,6 +138,12 @@ export interface EntryInfo {
   expiresAt: number;
 }
 
+/** A snapshot as a stream of chunks: an iterable or async iterable of Uint8Arrays (a Node Readable is one). */
+export type ChunkSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** A snapshot: its bytes, a stream of its chunks, or a function opening such a stream (read twice: checked, then loaded). */
+export type SnapshotSource = Uint8Array | ChunkSource | (() => ChunkSource);
+
 /**
  * What the cluster layer needs from a cache. `ArenaCache` implements it; tests may use it too.
  */

@@ -119,3 +119,19 @@ export function checkTarget(target: unknown, offset: unknown): void {
   if (!(target instanceof Uint8Array)) throw new TypeError(`getInto: target must be a Uint8Array, got ${describe(target)}`);
   checkInteger('getInto: offset', offset, 0, target.length);
 }
+
+/**
+ * A snapshot source: bytes (where `bytes`), an iterable or async iterable of chunks (a Node
+ * Readable is one), or (where `opener`) a function returning one. Strings are refused.
+ */
+export function checkSnapshotSource(name: string, source: unknown, kinds: { bytes: boolean; opener: boolean }): void {
+  if (source instanceof Uint8Array) {
+    if (kinds.bytes) return;
+    throw new TypeError(`${name}: takes a stream of chunks${kinds.opener ? ' or a function opening one' : ''}; use load for one Uint8Array`);
+  }
+  if (typeof source === 'function' && kinds.opener) return;
+  if (typeof source === 'object' && source !== null && (Symbol.iterator in source || Symbol.asyncIterator in source)) return;
+  const what = [kinds.bytes ? 'a Uint8Array' : '', 'an iterable or async iterable of Uint8Array chunks', kinds.opener ? 'a function returning one' : '']
+    .filter((x) => x !== '').join(', or ');
+  throw new TypeError(`${name}: the snapshot must be ${what}; got ${describe(source)}`);
+}
