@@ -47,6 +47,7 @@ export const Header = {
   TTL_SEEN: g.H_TTL_SEEN,
   EPOCH: g.H_EPOCH,
   ENTRY_LIMIT: g.H_ENTRY_LIMIT,
+  DEFAULT_TTL: g.H_DEFAULT_TTL,
 } as const;
 
 /** The eviction policies, by the names the host API uses. */

@@ -20,19 +20,22 @@ import { Restorer, type SnapshotLoadResult } from './restore.js';
 import { SnapshotError, type SnapshotInfo } from './snapshot-format.js';
 import { SnapshotReader, checkSnapshot, checkSnapshotBytes } from './snapshot-reader.js';
 import {
-  DEFAULT_POLICY, DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveTag,
-  resolveThreads, wantsRemovals, type HostConfig,
+  DEFAULT_POLICY, DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveReadThrough,
+  resolveTag, resolveThreads, wantsRemovals, type HostConfig, type ReadThroughOptions,
 } from './options.js';
+import { ReadThrough } from './read-through.js';
 import { Scanner } from './scanner.js';
 import { readSegment, summarize } from './stats.js';
 import { SWEEP_STEPS, Sweeper } from './sweeper.js';
 import {
-  checkEntry, checkInteger, checkKey, checkObject, checkOptionalBoolean, checkSnapshotSource, checkTarget, checkValueType, describe, setOptionsTtl,
+  checkEntry, checkFetchOptions, checkInteger, checkKey, checkObject, checkOptionalBoolean, checkSnapshotSource, checkTarget, checkValueType,
+  describe, setOptionsTtl,
 } from './validate.js';
 import { ValuePool } from './value-pool.js';
 import { compileSource, defaultModule, type CoreFlavor } from './wasm.js';
 import type {
-  ArenaCacheOptions, ByteCache, CacheStats, ChunkSource, EntryInfo, EvictionPolicy, Key, SegmentStats, SetOptions, SnapshotSource, Value,
+  ArenaCacheOptions, ByteCache, CacheStats, ChunkSource, EntryInfo, EvictionPolicy, FetchOptions, Key, SegmentStats, SetOptions,
+  SnapshotSource, Value,
 } from './types.js';
 
 export { SnapshotError, type SnapshotLoadResult, type SnapshotInfo };
@@ -102,9 +105,11 @@ export class ArenaCache implements ByteCache {
   private readonly batches: Batches;
   private readonly sweeper: Sweeper;
   private readonly scanner: Scanner;
+  /** Present only with a fetchMethod. */
+  private readonly readThrough: ReadThrough | undefined;
   private closed = false;
 
-  private constructor(arena: Arena, host: HostConfig, sweepNow: boolean) {
+  private constructor(arena: Arena, host: HostConfig, sweepNow: boolean, readThrough?: ReadThroughOptions) {
     this.arena = arena;
     this.slot = arena.slot;
     this.shared = arena.shared;
@@ -126,6 +131,9 @@ export class ArenaCache implements ByteCache {
     this.batches = new Batches(arena, this.io, this.pool, this.log, this.clock, this);
     this.sweeper = new Sweeper(arena, this.io, this.log, this.clock, this.segments, host.sweepIntervalMs);
     this.scanner = new Scanner(arena, this.io, this.clock, this.segments, this.maxKeyBytes);
+    this.readThrough = readThrough === undefined
+      ? undefined
+      : new ReadThrough(this, { ...readThrough, defaultTtl: arena.f64Field(Header.DEFAULT_TTL) });
     if (sweepNow || this.clock.ttlsUsed) this.sweeper.start();
   }
 
@@ -137,9 +145,10 @@ export class ArenaCache implements ByteCache {
     checkObject('ArenaCache options', options);
     const host = resolveHost(options, DEFAULT_SWEEP_INTERVAL_MS);
     const layout = resolveLayout(options, host.onEvict !== undefined);
+    const readThrough = resolveReadThrough(options);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('release');
     const arena = await createPrivateArena(module, layout, slotFlags(false, layout.logs, wantsRemovals(host.disposeReasons)), host.clock());
-    return new ArenaCache(arena, host, false);
+    return new ArenaCache(arena, host, false, readThrough);
   }
 
   /**
@@ -162,12 +171,13 @@ export class ArenaCache implements ByteCache {
     const logs = options.evictionLogs ?? host.onEvict !== undefined;
     if (!logs && host.onEvict !== undefined) throw new TypeError('onEvict needs eviction logs: do not pass `evictionLogs: false` with it');
     const layout = resolveLayout(options, logs);
+    const readThrough = resolveReadThrough(options);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('shared');
     const flags = slotFlags(canBlock, host.onEvict !== undefined, wantsRemovals(host.disposeReasons));
     const arena = await createSharedArena(module, layout, threads, tag, flags, host.clock());
     // The creator sweeps TTLs for every thread: its timer runs from the start and idles until some
     // thread stores an entry with an expiry (one segment per tick, under that segment's lock only).
-    const cache = new ArenaCache(arena, host, true);
+    const cache = new ArenaCache(arena, host, true, readThrough);
     return { cache, handle: { module, memory: arena.memory } };
   }
 
@@ -312,6 +322,8 @@ export class ArenaCache implements ByteCache {
       if (vlen <= this.maxValueBytes && !io.bytes(at + klen, value)) throw new Error('arenacache: a value does not fit the I/O area');
     }
     checkEntry('set', -1, klen, vlen, this);
+    const rt = this.readThrough;
+    if (rt !== undefined && rt.pending !== 0) rt.supersede(key);
     const now = ttl > 0 ? this.clock.read() : this.clock.now();
     const ex = this.arena.ex;
     let r = ex.set(this.slot, klen, vlen, ttl, now);
@@ -333,6 +345,8 @@ export class ArenaCache implements ByteCache {
   /** Removes `key`; true if a live entry was removed. */
   delete(key: Key): boolean {
     const klen = this.writeKey(key);
+    const rt = this.readThrough;
+    if (rt !== undefined && rt.pending !== 0) rt.supersede(key);
     const now = this.clock.now();
     let r = this.arena.ex.remove(this.slot, klen, now);
     // With 'delete' in disposeReasons the removal is logged first: a full log is drained, then
@@ -379,8 +393,26 @@ export class ArenaCache implements ByteCache {
     return this.info(key)?.remainingTTL;
   }
 
+  /**
+   * The value of `key`, loaded with the `fetchMethod` on a miss and stored (read-through.ts):
+   * concurrent calls for one key share one load; with `allowStale` a stale value (see
+   * `staleWindow`) is returned at once while one load refreshes it; `signal` gives up this call
+   * alone; errors are never cached; `ttl` is the loaded value's TTL. Resolves to undefined when the
+   * fetchMethod finds nothing. Without a fetchMethod it is `get` (as in lru-cache). Bad arguments
+   * reject with a TypeError or RangeError before the cache is touched.
+   */
+  fetch(key: Key, options?: FetchOptions): Promise<Uint8Array | undefined> {
+    const rt = this.readThrough;
+    if (rt !== undefined) return rt.fetch(key, options);
+    return (async () => {
+      checkFetchOptions(options);
+      return this.get(key);
+    })();
+  }
+
   /** Removes every entry (segment by segment); counters are kept. */
   clear(): void {
+    this.readThrough?.supersedeAll();
     this.arena.ex.clear(this.slot);
   }
 
@@ -413,6 +445,8 @@ export class ArenaCache implements ByteCache {
    */
   setMany(entries: Iterable<readonly [Key, Value, SetOptions?]>): void {
     if (this.batches.setMany(entries)) this.sweeper.start();
+    // After the batch (checked whole first: a refused batch changes nothing); coarse but cheap.
+    this.readThrough?.supersedeAll();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -618,6 +652,7 @@ export class ArenaCache implements ByteCache {
 
   private restorer(): Restorer {
     this.sweeper.start(); // restored TTLs need sweeping like any others
+    this.readThrough?.supersedeAll();
     return new Restorer({
       arena: this.arena, io: this.io, log: this.log, clock: this.clock, policy: this.policy,
       maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes, entryLimit: this.entryLimit,
