@@ -8,6 +8,7 @@ import * as abi from '../../src/core/abi.generated.js';
 import { batchRecordSize, entryCost, logRecordSize, type PolicyName } from '../../src/core/abi.js';
 import type { EvictReason, SegmentStats } from '../../src/core/types.js';
 import { ArenaModel, type ArenaShape } from './policy-model/arena-model.js';
+import { SCAN_ROUNDS } from '../../src/core/scanner.js';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -231,6 +232,28 @@ export class ModelCache {
       for (const k of Object.keys(c) as (keyof ModelCounters)[]) c[k] += m[k];
     }
     return c;
+  }
+
+  /**
+   * What the cache's iteration yields, in order (scanner.ts): each segment's scan order, the
+   * segments interleaved by rank in slices of ceil(entries / SCAN_ROUNDS) (at least 1), entries
+   * counted when the walk begins (expired ones included: the core counts them until they are
+   * removed). Reads only: nothing changes.
+   */
+  iteration(newestFirst: boolean, now: number): { key: string; value: string }[] {
+    const orders = this.arena.segs.map((_, s) => this.arena.scanOrder(s, newestFirst, true, now));
+    const quota = this.arena.segs.map((_, s) => Math.max(1, Math.ceil(this.arena.stats(s).entries / SCAN_ROUNDS)));
+    const next = orders.map(() => 0);
+    const out: { key: string; value: string }[] = [];
+    for (let left = orders.reduce((n, o) => n + o.length, 0); left > 0;) {
+      for (let s = 0; s < orders.length; s++) {
+        for (let i = 0; i < quota[s] && next[s] < orders[s].length; i++, left--) {
+          const [key, value] = orders[s][next[s]++];
+          out.push({ key, value });
+        }
+      }
+    }
+    return out;
   }
 
   /** The live entries (key, value, expiry on the host's clock; 0 = never). */
