@@ -49,8 +49,11 @@ function emit(seg: usize, e: usize, out: usize, limit: usize, values: bool): usi
   store<u64>(out + 16, 0);
   const r = ringOf(seg, e);
   const kp = e + entryHeader();
+  const body = <usize>SCAN_RECORD_HEADER + klen + vlen;
   ringRead(r, kp, out + <usize>SCAN_RECORD_HEADER, klen);
   if (vlen != 0) ringRead(r, ringAt(r, kp, klen), out + <usize>SCAN_RECORD_HEADER + klen, vlen);
+  // The padding too: records are copied out whole (snapshots), and what io held before must not go with them.
+  memory.fill(out + body, 0, size - body);
   return out + size;
 }
 
