@@ -498,7 +498,7 @@ export class ArenaCache implements ByteCache {
   // entries per core call. Order: lru — keys/values/entries most recently used first, rkeys/
   // rentries least recently used first; clock and s3fifo have no recency list to walk backwards:
   // every method walks the order the policy would evict (first to go first). Segments are
-  // interleaved by rank. Changes meanwhile: every entry present for the whole iteration is seen
+  // interleaved by quantile. Changes meanwhile: every entry present for the whole iteration is seen
   // exactly once, except that lru's most-recent-first order misses entries read or written
   // meanwhile (they move behind it). Keys and values are copies (views of one copy per chunk).
 
@@ -559,7 +559,7 @@ export class ArenaCache implements ByteCache {
    * Checks a snapshot (structure, record count, checksum) without loading it: bytes, or a stream of
    * chunks. Resolves to what the snapshot says about itself; rejects with a SnapshotError.
    */
-  static checkSnapshot(source: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<SnapshotInfo> {
+  static async checkSnapshot(source: Uint8Array | ChunkSource): Promise<SnapshotInfo> {
     checkSnapshotSource('checkSnapshot', source, { bytes: true, opener: false });
     return checkSnapshot(source);
   }
@@ -624,9 +624,9 @@ export class ArenaCache implements ByteCache {
    * Adds the entries of a snapshot stream in bounded memory. Given a function that opens the
    * stream (e.g. `() => createReadStream(path)`), it reads it twice, checking it whole first, so
    * a damaged snapshot changes nothing. Given the stream itself it reads it once, loading as it
-   * goes: damage is found at the latest at the end, after the records before it were loaded; if
-   * this (private) cache was empty when the load began it is emptied again before the error is
-   * thrown.
+   * goes (records are applied an I/O area, about maxValueBytes, at a time): damage is found at the
+   * latest at the end, when the records before it may have been loaded; if this (private) cache
+   * was empty when the load began it is emptied again before the error is thrown.
    */
   async loadChunks(source: ChunkSource | (() => ChunkSource)): Promise<SnapshotLoadResult> {
     checkSnapshotSource('loadChunks', source, { bytes: false, opener: true });

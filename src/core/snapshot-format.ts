@@ -9,7 +9,7 @@
  *   records         each exactly a set_many record (docs/ABI.md): [u32 klen][u32 vlen][f64 ttl]
  *                   [u32 0][u32 0][key][value], padded to 8; ttl = ms left at createdAt, 0 = never.
  *                   In the order the scanner walks (scanner.ts): first to evict first, segments
- *                   interleaved by rank, so that replaying them in order rebuilds the order.
+ *                   interleaved by quantile, so that replaying them in order rebuilds the order.
  *   trailer  24 B   0 u32 0xffffffff · 4 u32 0 · 8 u64 records · 16 u32 checksum (checksum.ts, of
  *                   the header and the records) · 20 "SEND"
  *
@@ -33,8 +33,12 @@ export const HeaderField = {
 export const RecordField = { KLEN: 0, VLEN: 4, TTL: 8, RESERVED0: 16, RESERVED1: 20 } as const;
 export const TrailerField = { MARK: 0, RESERVED: 4, RECORDS_LO: 8, RECORDS_HI: 12, CHECKSUM: 16, END: 20 } as const;
 
-/** A record's size: its header, key and value, padded to 8 (a set_many record's size). */
-export const snapshotRecordSize = (klen: number, vlen: number): number => (BATCH_RECORD_HEADER + klen + vlen + 7) & ~7;
+/**
+ * A record's size: its header, key and value, padded to 8 (a set_many record's size). In plain
+ * arithmetic, not 32-bit: a damaged length near 2^32 must give a huge size (a truncated stream),
+ * not a negative one.
+ */
+export const snapshotRecordSize = (klen: number, vlen: number): number => Math.ceil((BATCH_RECORD_HEADER + klen + vlen) / 8) * 8;
 
 /** What a snapshot says about itself (checkSnapshot reads it all; a load reports it). */
 export interface SnapshotInfo {
