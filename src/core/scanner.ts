@@ -6,16 +6,17 @@
  *
  * Order. Within a segment, the order its policy would evict (lru: least recently used first, or
  * most recently used first on request; clock: oldest first; s3fifo: the small queue, then main).
- * The segments are interleaved by rank: the walk goes round the segments SCAN_ROUNDS times and
- * takes from each the next 1/SCAN_ROUNDS of the entries it had when the walk began, so the first
- * entries yielded are the first (most recent, or first to evict) of every segment, and so on.
- * Keys hash evenly over the segments, so that is the cache's global order to within about
- * 1/SCAN_ROUNDS of its entries (exact with one segment). A snapshot replayed in this order
- * rebuilds it in any other cache (another size, segment count or seed).
+ * The segments are interleaved by quantile: the walk goes round the segments SCAN_ROUNDS times,
+ * and in round r takes from each segment its entries up to the (r + 1)/SCAN_ROUNDS-th of those it
+ * held when the walk began; so every segment starts and ends together, the first entries yielded
+ * are the first (most recent, or first to evict) of every segment, and the last are the last of
+ * every segment. Keys hash evenly over the segments, so that is the cache's global order to within
+ * about 1/SCAN_ROUNDS of its entries (exact with one segment), and a snapshot replayed in this
+ * order rebuilds it in any other cache (another size, segment count or seed). Entries added
+ * during the walk come in further rounds of ceil(entries / SCAN_ROUNDS) per segment.
  *
- *   rounds →   0           1           2               each cell: the segment's next slice
- *   seg 0    [0 .. q0)   [q0 .. 2q0) [2q0 .. 3q0) …    (q = ceil(entries / SCAN_ROUNDS), ≥ 1)
- *   seg 1    [0 .. q1)   [q1 .. 2q1) …
+ *   round →    0                 1                  …  255
+ *   seg s    [0, ⌊c/256⌋)    [⌊c/256⌋, ⌊2c/256⌋)    …  [⌊255c/256⌋, c)      c: its entries at the start
  *
  * Changes during the walk. Every entry present for the whole walk is yielded, and with `dedupe`
  * exactly once: the core resumes robustly (docs/ABI.md section 8: a moved lru cursor falls back to
@@ -71,25 +72,29 @@ export class Scanner {
     this.recordsAt = scanRecordsAt(maxKeyBytes);
   }
 
-  /** Record chunks of every segment, interleaved by rank (`flags`: Scan.VALUES, Scan.NEWEST_FIRST). */
+  /** Record chunks of every segment, interleaved by quantile (`flags`: Scan.VALUES, Scan.NEWEST_FIRST). */
   *chunks(flags: number): Generator<ScanChunk> {
     const { io, segments } = this;
     const { ex, slot } = this.arena;
     const at = io.start;
     const cursorBytes = this.recordsAt;
     const state = new Uint8Array(segments);
-    const quota = new Uint32Array(segments);
+    const count = new Float64Array(segments);
+    const emitted = new Float64Array(segments);
     const cursors: (Uint8Array | undefined)[] = new Array(segments);
     for (let s = 0; s < segments; s++) {
       const r = ex.stats(slot, s);
       if (r !== Stats.SIZE) throw new Error(`arenacache: stats failed (${STATUS_NAMES[r] ?? r})`);
-      quota[s] = Math.max(1, Math.ceil(io.getU32(at + Stats.ENTRIES) / SCAN_ROUNDS));
+      count[s] = io.getU32(at + Stats.ENTRIES);
     }
     let active = segments;
-    while (active > 0) {
+    for (let round = 0; active > 0; round++) {
       for (let s = 0; s < segments; s++) {
         if (state[s] === DONE) continue;
-        for (let left = quota[s]; left > 0;) {
+        const target = round < SCAN_ROUNDS
+          ? Math.floor(((round + 1) * count[s]) / SCAN_ROUNDS)
+          : emitted[s] + Math.max(1, Math.ceil(count[s] / SCAN_ROUNDS));
+        for (let left = target - emitted[s]; left > 0;) {
           if (state[s] === NOT_STARTED) io.setU32(at + Scan.STATE, Scan.START);
           else if (!io.bytes(at, cursors[s]!)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
           const n = ex.scan(slot, s, Math.min(SCAN_CHUNK, left), flags, this.clock.now());
@@ -107,6 +112,7 @@ export class Scanner {
             (cursors[s] ??= new Uint8Array(cursorBytes)).set(io.u8.subarray(at, at + cursorBytes));
           }
           left -= n;
+          emitted[s] += n;
           if (bytes !== undefined) yield { bytes, count: n, segment: s, last: done };
           if (done) break;
         }

@@ -236,19 +236,20 @@ export class ModelCache {
 
   /**
    * What the cache's iteration yields, in order (scanner.ts): each segment's scan order, the
-   * segments interleaved by rank in slices of ceil(entries / SCAN_ROUNDS) (at least 1), entries
-   * counted when the walk begins (expired ones included: the core counts them until they are
-   * removed). Reads only: nothing changes.
+   * segments interleaved by quantile — in round r (0..SCAN_ROUNDS-1) each segment up to its
+   * floor((r + 1) × entries / SCAN_ROUNDS)-th entry, entries counted when the walk begins (expired
+   * ones included: the core counts them until they are removed). Reads only: nothing changes.
    */
   iteration(newestFirst: boolean, now: number): { key: string; value: string }[] {
     const orders = this.arena.segs.map((_, s) => this.arena.scanOrder(s, newestFirst, true, now));
-    const quota = this.arena.segs.map((_, s) => Math.max(1, Math.ceil(this.arena.stats(s).entries / SCAN_ROUNDS)));
-    const next = orders.map(() => 0);
+    const counts = this.arena.segs.map((_, s) => this.arena.stats(s).entries);
     const out: { key: string; value: string }[] = [];
-    for (let left = orders.reduce((n, o) => n + o.length, 0); left > 0;) {
+    const next = orders.map(() => 0);
+    for (let round = 0; round < SCAN_ROUNDS; round++) {
       for (let s = 0; s < orders.length; s++) {
-        for (let i = 0; i < quota[s] && next[s] < orders[s].length; i++, left--) {
-          const [key, value] = orders[s][next[s]++];
+        const target = Math.min(orders[s].length, Math.floor(((round + 1) * counts[s]) / SCAN_ROUNDS));
+        for (; next[s] < target; next[s]++) {
+          const [key, value] = orders[s][next[s]];
           out.push({ key, value });
         }
       }
