@@ -661,7 +661,7 @@ export class ArenaCache implements ByteCache {
 
   private dumpSource(): DumpSource {
     return {
-      scanner: this.scanner, clock: this.clock, policy: this.policy, segments: this.segments, maxBytes: this.maxBytes,
+      scanner: this.scanner, io: this.io, clock: this.clock, policy: this.policy, segments: this.segments, maxBytes: this.maxBytes,
       size: this.size, bytes: this.bytes,
     };
   }

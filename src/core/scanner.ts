@@ -46,6 +46,15 @@ export interface ScanChunk {
   last: boolean;
 }
 
+/** Where one scan call's records lie in the I/O area (memory offsets, [from, to)). */
+export interface ScanSpan {
+  from: number;
+  to: number;
+  count: number;
+  segment: number;
+  last: boolean;
+}
+
 /** One entry as the scanner yields it: one object, reused for every entry of a walk. */
 export interface ScannedEntry {
   key: Uint8Array;
@@ -74,6 +83,19 @@ export class Scanner {
 
   /** Record chunks of every segment, interleaved by quantile (`flags`: Scan.VALUES, Scan.NEWEST_FIRST). */
   *chunks(flags: number): Generator<ScanChunk> {
+    const io = this.io;
+    for (const span of this.spans(flags)) {
+      io.check(span.from, span.to - span.from);
+      yield { bytes: io.u8.slice(span.from, span.to), count: span.count, segment: span.segment, last: span.last };
+    }
+  }
+
+  /**
+   * The same walk without copies: each span says where one scan call's records lie in the I/O
+   * area. Read (or copy) them before asking for the next span and without calling the cache in
+   * between: the next call overwrites them. One object, reused.
+   */
+  *spans(flags: number): Generator<ScanSpan> {
     const { io, segments } = this;
     const { ex, slot } = this.arena;
     const at = io.start;
@@ -82,6 +104,7 @@ export class Scanner {
     const count = new Float64Array(segments);
     const emitted = new Float64Array(segments);
     const cursors: (Uint8Array | undefined)[] = new Array(segments);
+    const span: ScanSpan = { from: 0, to: 0, count: 0, segment: 0, last: false };
     for (let s = 0; s < segments; s++) {
       const r = ex.stats(slot, s);
       if (r !== Stats.SIZE) throw new Error(`arenacache: stats failed (${STATUS_NAMES[r] ?? r})`);
@@ -101,7 +124,7 @@ export class Scanner {
           if (n < 0) throw new Error(`arenacache: scan failed (${STATUS_NAMES[n] ?? n})`);
           const done = io.getU32(at + Scan.STATE) === Scan.DONE;
           if (n === 0 && !done) throw new Error('arenacache: scan made no progress');
-          const bytes = n > 0 ? this.copyRecords(n) : undefined;
+          const end = n > 0 ? this.recordsEnd(n) : 0;
           if (done) {
             state[s] = DONE;
             cursors[s] = undefined;
@@ -113,7 +136,14 @@ export class Scanner {
           }
           left -= n;
           emitted[s] += n;
-          if (bytes !== undefined) yield { bytes, count: n, segment: s, last: done };
+          if (n > 0) {
+            span.from = at + this.recordsAt;
+            span.to = end;
+            span.count = n;
+            span.segment = s;
+            span.last = done;
+            yield span;
+          }
           if (done) break;
         }
       }
@@ -148,8 +178,8 @@ export class Scanner {
     }
   }
 
-  /** A copy of the `n` records the last scan wrote (one allocation per chunk, not per entry). */
-  private copyRecords(n: number): Uint8Array {
+  /** Where the `n` records the last scan wrote end in the I/O area (checked to lie inside it). */
+  private recordsEnd(n: number): number {
     const io = this.io;
     const from = io.start + this.recordsAt;
     let p = from;
@@ -158,7 +188,7 @@ export class Scanner {
       p += recordSize(io.getU32(p), io.getU32(p + 4));
     }
     io.check(from, p - from);
-    return io.u8.slice(from, p);
+    return p;
   }
 }
 
