@@ -1,7 +1,9 @@
 // Iteration: a bounded number of a segment's live entries per call, in the order its policy would
 // evict them (lru: least recently used first, or most recently used first on request; clock: the
-// ring from tail to head; s3fifo: the small queue, then main). Reads only: nothing is promoted,
-// counted or removed (expired entries are skipped).
+// ring from tail to head; s3fifo: the small queue, then main, or one queue alone with
+// SCAN_ONE_QUEUE). Reads only: nothing is promoted, counted or removed (expired entries are
+// skipped). A ring walk that ends keeps its end position in the cursor: set back to SCAN_MORE it
+// resumes there (a host reads main, then small, then what moved to main meanwhile).
 //
 // Resuming is robust to changes between calls. A ring cursor is a position in the ring's history
 // (an lsn): blocks behind the tail are gone, so a cursor the tail passed restarts at the tail,
@@ -18,7 +20,7 @@
 
 import {
   H_MAX_KEY, H_EPOCH, POLICY_LRU, POLICY_S3FIFO, SCAN_STATE, SCAN_RING, SCAN_LSN, SCAN_KLEN, SCAN_KEY,
-  SCAN_START, SCAN_MORE, SCAN_DONE, SCAN_VALUES, SCAN_NEWEST_FIRST, SCAN_RECORD_HEADER, E_BAD_ARG,
+  SCAN_START, SCAN_MORE, SCAN_DONE, SCAN_VALUES, SCAN_NEWEST_FIRST, SCAN_ONE_QUEUE, SCAN_RECORD_HEADER, E_BAD_ARG,
 } from './abi';
 import {
   S_LRU_HEAD, S_LRU_TAIL, S_SCAN_GEN, R_START, R_END, R_SPAN, R_TAIL_LSN, E_FLAGS, E_KLEN, E_PREV, E_NEXT, FL_MARK_SHIFT, SCAN_MARKS,
@@ -62,9 +64,10 @@ function emit(seg: usize, e: usize, out: usize, limit: usize, values: bool): usi
  * E_BAD_ARG for an unknown flag, or a state that does not fit the policy.
  */
 export function segScan(seg: usize, io: usize, limit: usize, max: u32, flags: u32, rel: f64): i32 {
-  if ((flags & ~(SCAN_VALUES | SCAN_NEWEST_FIRST)) != 0) return E_BAD_ARG;
+  if ((flags & ~(SCAN_VALUES | SCAN_NEWEST_FIRST | SCAN_ONE_QUEUE)) != 0) return E_BAD_ARG;
   const lru = policy() == POLICY_LRU;
   if ((flags & SCAN_NEWEST_FIRST) != 0 && !lru) return E_BAD_ARG;
+  if ((flags & SCAN_ONE_QUEUE) != 0 && lru) return E_BAD_ARG;
   const state = load<u32>(io + <usize>SCAN_STATE);
   if (state == SCAN_DONE) return 0;
   if (state != SCAN_START && state != SCAN_MORE) return E_BAD_ARG;
@@ -199,10 +202,14 @@ function scanRings(seg: usize, io: usize, limit: usize, max: u32, flags: u32, re
       store<u64>(io + <usize>SCAN_LSN, lsn);
       return <i32>n;
     }
-    if (which == 0) break;
+    if (which == 0 || (flags & SCAN_ONE_QUEUE) != 0) break;
     which = 0;
     lsn = 0;
   }
+  // Done, keeping the end position: set back to SCAN_MORE, this cursor yields what is appended
+  // to that queue since (entries moved or added to it), and nothing it has yielded.
   store<u32>(io + <usize>SCAN_STATE, SCAN_DONE);
+  store<u32>(io + <usize>SCAN_RING, which);
+  store<u64>(io + <usize>SCAN_LSN, lsn);
   return <i32>n;
 }

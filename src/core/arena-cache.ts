@@ -605,7 +605,7 @@ export class ArenaCache implements ByteCache {
    * Adds the entries of a snapshot (from `dump`), first to evict first, so this cache's order
    * follows the dumped one; TTLs count down the time since the dump, and entries whose time is up
    * are not stored. The cache may have another size, segment count or policy: entries it cannot
-   * hold are skipped, and beyond its capacity the earliest are evicted as the later ones arrive.
+   * hold are skipped, and of a snapshot larger than the cache the earliest entries are left out.
    * The whole snapshot is checked first: a truncated or damaged one throws a SnapshotError and
    * changes nothing.
    */
@@ -653,9 +653,11 @@ export class ArenaCache implements ByteCache {
   private restorer(): Restorer {
     this.sweeper.start(); // restored TTLs need sweeping like any others
     this.readThrough?.supersedeAll();
+    const { budget, maxEntries } = this.stats();
     return new Restorer({
       arena: this.arena, io: this.io, log: this.log, clock: this.clock, policy: this.policy,
       maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes, entryLimit: this.entryLimit,
+      capacity: { bytes: budget, entries: maxEntries },
     });
   }
 

@@ -41,7 +41,8 @@ function* parts(source: DumpSource): Generator<Uint8Array> {
   yield header;
   const io = source.io;
   let records = 0;
-  for (const { from, to, count } of source.scanner.spans(Scan.VALUES)) {
+  // s3fifo: main's entries, then the small queue's (scanner.ts says why).
+  for (const { from, to, count } of source.scanner.spans(Scan.VALUES, source.policy === 's3fifo')) {
     // A scan record is a set_many record with the expiry where the TTL goes: rewritten in place
     // (the I/O area is this thread's). The scan skips entries expired at its call, which is after
     // createdAt, so what is left is > 0.

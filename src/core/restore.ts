@@ -2,13 +2,20 @@
  * Restoring: replaying a snapshot's records into a cache through set_many. Records are copied
  * straight from the snapshot into the I/O area (consecutive accepted records in one copy), an I/O
  * area's worth at a time, then applied in order, so the cache's order follows the snapshot's:
- * first to evict first, and entries beyond this cache's capacity are evicted as they are replayed.
+ * first to evict first.
+ *
+ * A snapshot larger than this cache: its earliest records are left out (`overflow`), as many as
+ * its header says exceed the cache's capacity (entries and bytes, as this cache's policy charges
+ * them), rather than stored to be evicted by the later ones. Under lru the two keep the same
+ * entries; under clock and s3fifo, storing them would keep the wrong ones (FIFO queues fill with
+ * the earliest arrivals, and the later ones are evicted from the small queue). The header's counts
+ * are taken when the dump began, so a segment the estimate overfills evicts as usual.
  *
  * TTLs count down the time since the dump (on this cache's clock; a clock behind the dump's counts
  * nothing): a record whose time is up is not stored. Records this cache cannot hold (key or value
  * over its limits, or an entry over one segment's limit) are skipped.
  */
-import { BatchRecordField, STATUS_NAMES, Status, entryCost, type PolicyName } from './abi.js';
+import { BatchRecordField, STATUS_NAMES, Status, entryCost, entryHeaderOf, type PolicyName } from './abi.js';
 import type { Arena } from './arena.js';
 import type { ArenaClock } from './clock.js';
 import type { EvictLog } from './evict-log.js';
@@ -24,6 +31,8 @@ export interface SnapshotLoadResult {
   expired: number;
   /** Entries this cache cannot hold (key or value over its limits). */
   skipped: number;
+  /** The earliest entries of a snapshot larger than this cache, left out. */
+  overflow: number;
 }
 
 /** What a Restorer needs of its cache. */
@@ -36,11 +45,17 @@ export interface RestoreTarget {
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
   readonly entryLimit: number;
+  /** What the whole cache holds at most: bytes of entries (as its policy charges them) and entries. */
+  readonly capacity: { bytes: number; entries: number };
 }
 
 export class Restorer implements RecordSink {
-  readonly result: SnapshotLoadResult = { loaded: 0, expired: 0, skipped: 0 };
+  readonly result: SnapshotLoadResult = { loaded: 0, expired: 0, skipped: 0, overflow: 0 };
   private createdAt = 0;
+  /** How much of the snapshot is still beyond the capacity (the header's estimate, counted down). */
+  private excessBytes = 0;
+  private excessEntries = 0;
+  private headerDelta = 0;
   /** ms since the dump, measured when the batch in the I/O area began (-1: no batch yet). */
   private elapsed = -1;
   /** Where the next record goes in the I/O area, and how many are there. */
@@ -57,14 +72,27 @@ export class Restorer implements RecordSink {
   }
 
   header(info: SnapshotInfo): void {
+    const t = this.t;
     this.createdAt = info.createdAt;
+    // The snapshot's bytes as this cache charges them: entry headers differ between policies.
+    this.headerDelta = entryHeaderOf(t.policy) - entryHeaderOf(info.policy);
+    this.excessBytes = info.bytes + info.entries * this.headerDelta - t.capacity.bytes;
+    this.excessEntries = info.entries - t.capacity.entries;
   }
 
   record(buf: Uint8Array, _dv: DataView, at: number, klen: number, vlen: number, ttl: number, size: number): void {
     const t = this.t;
-    if (klen > t.maxKeyBytes || vlen > t.maxValueBytes || entryCost(t.policy, klen, vlen) > t.entryLimit) {
+    const cost = entryCost(t.policy, klen, vlen);
+    if (klen > t.maxKeyBytes || vlen > t.maxValueBytes || cost > t.entryLimit) {
       this.cut();
       this.result.skipped++;
+      return;
+    }
+    if (this.excessBytes > 0 || this.excessEntries > 0) {
+      this.excessBytes -= cost;
+      this.excessEntries--;
+      this.cut();
+      this.result.overflow++;
       return;
     }
     if (this.runBuf !== buf || at !== this.runTo) this.cut();

@@ -68,6 +68,16 @@ const NOT_STARTED = 0;
 const MORE = 1;
 const DONE = 2;
 
+/** The parts of a segment's walk: the core's own order from SCAN_START, or main, small, main again. */
+const enum Part {
+  CORE,
+  MAIN,
+  SMALL,
+  MAIN_AGAIN,
+}
+const CORE_ORDER: readonly Part[] = [Part.CORE];
+const MAIN_FIRST: readonly Part[] = [Part.MAIN, Part.SMALL, Part.MAIN_AGAIN];
+
 export class Scanner {
   private readonly recordsAt: number;
 
@@ -94,16 +104,27 @@ export class Scanner {
    * The same walk without copies: each span says where one scan call's records lie in the I/O
    * area. Read (or copy) them before asking for the next span and without calling the cache in
    * between: the next call overwrites them. One object, reused.
+   *
+   * `mainFirst` (s3fifo, for snapshots): each segment's main queue, then its small queue, then
+   * what moved to main meanwhile, so that a cache replaying the records fills main with main's
+   * entries and the small queue with the small queue's (replayed in the core's order, the small
+   * queue's entries would take main's room and main's newest would land in the small queue).
+   * Every entry present throughout is still yielded: one moved from small to main after the walk
+   * of main is in the last part.
    */
-  *spans(flags: number): Generator<ScanSpan> {
+  *spans(flags: number, mainFirst = false): Generator<ScanSpan> {
     const { io, segments } = this;
     const { ex, slot } = this.arena;
     const at = io.start;
     const cursorBytes = this.recordsAt;
+    const parts = mainFirst ? MAIN_FIRST : CORE_ORDER;
     const state = new Uint8Array(segments);
+    const part = new Uint8Array(segments);
     const count = new Float64Array(segments);
     const emitted = new Float64Array(segments);
     const cursors: (Uint8Array | undefined)[] = new Array(segments);
+    /** mainFirst: where each segment's walk of main ended (its cursor, SCAN_DONE). */
+    const mainEnds: (Uint8Array | undefined)[] = new Array(segments);
     const span: ScanSpan = { from: 0, to: 0, count: 0, segment: 0, last: false };
     for (let s = 0; s < segments; s++) {
       const r = ex.stats(slot, s);
@@ -118,17 +139,39 @@ export class Scanner {
           ? Math.floor(((round + 1) * count[s]) / SCAN_ROUNDS)
           : emitted[s] + Math.max(1, Math.ceil(count[s] / SCAN_ROUNDS));
         for (let left = target - emitted[s]; left > 0;) {
-          if (state[s] === NOT_STARTED) io.setU32(at + Scan.STATE, Scan.START);
-          else if (!io.bytes(at, cursors[s]!)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
-          const n = ex.scan(slot, s, Math.min(SCAN_CHUNK, left), flags, this.clock.now());
+          const kind = parts[part[s]];
+          if (state[s] !== NOT_STARTED) {
+            if (!io.bytes(at, cursors[s]!)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
+          } else if (kind === Part.MAIN) {
+            // docs/ABI.md section 8: queue 0 (main) at position 0 starts at its oldest entry.
+            io.setU32(at + Scan.STATE, Scan.MORE);
+            io.setU32(at + Scan.RING, 0);
+            io.setU32(at + Scan.LSN, 0);
+            io.setU32(at + Scan.LSN + 4, 0);
+          } else if (kind === Part.MAIN_AGAIN) {
+            if (!io.bytes(at, mainEnds[s]!)) throw new Error('arenacache: the scan cursor does not fit the I/O area');
+            io.setU32(at + Scan.STATE, Scan.MORE);
+            mainEnds[s] = undefined;
+          } else {
+            io.setU32(at + Scan.STATE, Scan.START);
+          }
+          const oneQueue = kind === Part.MAIN || kind === Part.SMALL ? Scan.ONE_QUEUE : 0;
+          const n = ex.scan(slot, s, Math.min(SCAN_CHUNK, left), flags | oneQueue, this.clock.now());
           if (n < 0) throw new Error(`arenacache: scan failed (${STATUS_NAMES[n] ?? n})`);
           const done = io.getU32(at + Scan.STATE) === Scan.DONE;
           if (n === 0 && !done) throw new Error('arenacache: scan made no progress');
           const end = n > 0 ? this.recordsEnd(n) : 0;
+          const last = done && part[s] === parts.length - 1;
           if (done) {
-            state[s] = DONE;
+            if (kind === Part.MAIN) mainEnds[s] = io.u8.slice(at, at + cursorBytes);
             cursors[s] = undefined;
-            active--;
+            if (last) {
+              state[s] = DONE;
+              active--;
+            } else {
+              state[s] = NOT_STARTED;
+              part[s]++;
+            }
           } else {
             // The caller may use the cache before this segment's next call: keep its cursor aside.
             state[s] = MORE;
@@ -141,10 +184,10 @@ export class Scanner {
             span.to = end;
             span.count = n;
             span.segment = s;
-            span.last = done;
+            span.last = last;
             yield span;
           }
-          if (done) break;
+          if (last) break;
         }
       }
     }

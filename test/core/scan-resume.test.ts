@@ -139,3 +139,56 @@ describe('lru scan resumed after its cursor entry moved', () => {
     );
   });
 });
+
+describe('ring scans: one queue, and resuming a finished walk', () => {
+  /** One scan call of segment 0 from the cursor bytes given; returns the keys and the cursor after. */
+  function call(core: RawCore, cursor: Uint8Array, flags: number): { keys: string[]; cursor: Uint8Array; n: number } {
+    const records = (abi.SCAN_KEY + core.shape.maxKey + 7) & ~7;
+    core.u8.set(cursor, core.io);
+    const n = core.ex.scan(0, 0, 1000, flags, 0);
+    const keys: string[] = [];
+    let p = core.io + records;
+    for (let i = 0; i < Math.max(n, 0); i++) {
+      const klen = core.dv.getUint32(p, true);
+      const vlen = core.dv.getUint32(p + 4, true);
+      keys.push(new TextDecoder().decode(core.u8.subarray(p + abi.SCAN_RECORD_HEADER, p + abi.SCAN_RECORD_HEADER + klen)));
+      p += (abi.SCAN_RECORD_HEADER + klen + vlen + 7) & ~7;
+    }
+    return { keys, n, cursor: core.u8.slice(core.io, core.io + records) };
+  }
+
+  it('s3fifo: main alone, the small queue alone, then what moved to main meanwhile (nothing twice, nothing missed)', async () => {
+    const core = await RawCore.create({ policy: abi.POLICY_S3FIFO, maxBytes: 64 * 1024, segments: 1, maxKey: 32, maxValue: 64, maxEntries: 100, now: 0 });
+    let n = 0;
+    while (core.stats(0).smallEntries < 8) expect(core.set(key(n++), Uint8Array.of(1), 0, 0)).toBe(abi.OK);
+    const records = (abi.SCAN_KEY + core.shape.maxKey + 7) & ~7;
+    const mainCursor = new Uint8Array(records);
+    new DataView(mainCursor.buffer).setUint32(abi.SCAN_STATE, abi.SCAN_MORE, true); // queue 0 (main), position 0: its tail
+    const main = call(core, mainCursor, abi.SCAN_ONE_QUEUE);
+    const afterMain = new DataView(main.cursor.buffer);
+    expect(afterMain.getUint32(abi.SCAN_STATE, true)).toBe(abi.SCAN_DONE);
+    const small = call(core, new Uint8Array(records), abi.SCAN_ONE_QUEUE);
+    expect(small.keys).toHaveLength(core.stats(0).smallEntries);
+    expect(new Set([...main.keys, ...small.keys])).toEqual(new Set(Array.from({ length: n }, (_, i) => `k${i}`)));
+    expect(main.keys.length + small.keys.length).toBe(n);
+    // The walk of main kept its end: set back to MORE it has nothing new...
+    afterMain.setUint32(abi.SCAN_STATE, abi.SCAN_MORE, true);
+    expect(call(core, main.cursor, 0).keys).toEqual([]);
+    // ...until entries move to main: a hit small entry moves there when the small queue makes room.
+    expect(core.get(key(n - 1), 0)).not.toBeNull();
+    for (let i = 0; i < 40; i++) core.set(key(1000 + i), Uint8Array.of(2), 0, 0);
+    const moved = call(core, main.cursor, 0).keys;
+    expect(moved).toContain(`k${n - 1}`);
+    expect(moved.some((k) => main.keys.includes(k))).toBe(false); // only appended since
+    expect(core.check()).toBe(0);
+  });
+
+  it('SCAN_ONE_QUEUE is refused under lru (one list), as SCAN_NEWEST_FIRST is under the rings', async () => {
+    const lru = await lruCore(3);
+    lru.dv.setUint32(lru.io + abi.SCAN_STATE, abi.SCAN_START, true);
+    expect(lru.ex.scan(0, 0, 10, abi.SCAN_ONE_QUEUE, 0)).toBe(abi.E_BAD_ARG);
+    const clock = await RawCore.create({ policy: abi.POLICY_CLOCK, maxBytes: 1 << 20, segments: 1, maxKey: 32, maxValue: 64, now: 0 });
+    clock.dv.setUint32(clock.io + abi.SCAN_STATE, abi.SCAN_START, true);
+    expect(clock.ex.scan(0, 0, 10, abi.SCAN_NEWEST_FIRST, 0)).toBe(abi.E_BAD_ARG);
+  });
+});
