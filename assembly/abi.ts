@@ -37,6 +37,10 @@ export const S3_CHANCES: u32 = 8; // second chances s3fifo's main queue gives pe
 // bytes of maxBytes; smaller entries are then limited by count rather than bytes.
 export const DEFAULT_BYTES_PER_ENTRY: u32 = 64;
 export const MIN_SEGMENT_STORAGE: u32 = 1024; // bytes of entry storage a segment needs at least
+// A given maxEntries is a bound: each segment holds at most floor(maxEntries / segments) entries,
+// and at least this many (s3fifo's small and main queues each need one).
+export const MIN_SEG_ENTRIES: u32 = 1;
+export const MIN_SEG_ENTRIES_S3FIFO: u32 = 2;
 
 // ---- init flags ----
 export const INIT_LOG: u32 = 1; // give every slot an eviction log

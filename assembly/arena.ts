@@ -9,7 +9,7 @@ import {
   H_DATA_BASE, H_END, H_SEG_STRIDE, H_IO_STRIDE, H_SMALL_BYTES, H_GHOST_SLOTS, H_TTL_SEEN, H_FLAGS,
   H_SEED, H_DEFAULT_TTL, H_EPOCH, H_ENTRY_LIMIT, HEADER_SIZE, SL_STATE, SLOT_SIZE, SLOT_LIVE,
   COUNTER_SIZE, POLICY_LRU, POLICY_S3FIFO, POLICY_COUNT, INIT_LOG, INIT_PREFAULT,
-  DEFAULT_BYTES_PER_ENTRY, MIN_SEGMENT_STORAGE, ENTRY_HEADER, ENTRY_HEADER_LRU, OK, E_BAD_ARG,
+  DEFAULT_BYTES_PER_ENTRY, MIN_SEGMENT_STORAGE, MIN_SEG_ENTRIES, MIN_SEG_ENTRIES_S3FIFO, ENTRY_HEADER, ENTRY_HEADER_LRU, OK, E_BAD_ARG,
   E_NO_MEMORY, S3_SMALL_PERCENT,
 } from './abi';
 import {
@@ -26,9 +26,15 @@ import { lruBudgetOf } from './segment';
 
 // @ts-ignore: decorator
 @inline function segEntries(maxBytes: u32, segments: u32, maxEntries: u32): u64 {
-  const total = maxEntries != 0 ? <u64>maxEntries : <u64>(maxBytes / DEFAULT_BYTES_PER_ENTRY);
-  const per = (total + <u64>segments - 1) / <u64>segments;
-  return per > 0 ? per : 1;
+  // A given limit is never exceeded (rounded down per segment); the default is only index sizing.
+  if (maxEntries != 0) return <u64>maxEntries / <u64>segments;
+  const per = (<u64>(maxBytes / DEFAULT_BYTES_PER_ENTRY) + <u64>segments - 1) / <u64>segments;
+  return per > <u64>MIN_SEG_ENTRIES_S3FIFO ? per : <u64>MIN_SEG_ENTRIES_S3FIFO;
+}
+
+// @ts-ignore: decorator
+@inline function minSegEntries(pol: u32): u64 {
+  return pol == POLICY_S3FIFO ? <u64>MIN_SEG_ENTRIES_S3FIFO : <u64>MIN_SEG_ENTRIES;
 }
 
 /** Buckets for `cap` entries at most 7/8 full (12 slots a bucket). */
@@ -94,6 +100,7 @@ function checkArgs(maxBytes: u32, segments: u32, threads: u32, maxKey: u32, maxE
   if (maxKey == 0 || maxKey > 65535) return E_BAD_ARG;
   if (pol >= POLICY_COUNT || (flags & ~(INIT_LOG | INIT_PREFAULT)) != 0) return E_BAD_ARG;
   if (!(defaultTtl >= 0) || !isFinite(defaultTtl) || !isFinite(now)) return E_BAD_ARG;
+  if (segEntries(maxBytes, segments, maxEntries) < minSegEntries(pol)) return E_BAD_ARG;
   const share = segShare(maxBytes, segments);
   if (segStorage(share, segEntries(maxBytes, segments, maxEntries), pol) < <i64>MIN_SEGMENT_STORAGE) return E_BAD_ARG;
   return OK;

@@ -79,17 +79,17 @@ export async function arenaFeatures(ArenaCache) {
   return f;
 }
 
+/** The hash seed of sized arenas (any seed splits keys as evenly; a fixed one splits them the same way each time). */
+export const SIZING_SEED = [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35];
+
 /**
  * A `maxBytes` under which ArenaCache holds `target` entries of this shape. ArenaCache has a byte
  * budget and the peers an entry count, so equal-capacity comparisons need this mapping. It is
  * computed from what the cache reports, never from a layout written down here:
  *
  * mode 'hold' (get/set/memory): a budget (within ~0.2% of the smallest) under which inserting
- *   the `target` keys evicts nothing. A generous arena is filled first; its fullest segment's
- *   `bytesUsed` is what a segment must hold, and the ratio of a segment's `budget` to its share of
- *   maxBytes (the rest is index and headers) gives the maxBytes for that; then it is verified by
- *   filling, and grown by the budget a segment turned out to lack (at least 0.2%) while anything
- *   is evicted.
+ *   the `target` keys evicts nothing, found by bisection (each step a real fill). With a working
+ *   maxEntries option, the count bound is set too: the fullest segment's count × segments.
  * mode 'capacity' (Zipf): a steady state of `target` entries. With a working `maxEntries` option
  *   the count itself is the bound (and the bytes a 'hold' budget with 5% to spare); without it,
  *   maxBytes is iterated until 2×target distinct inserts leave `target` ± 0.2% entries.
@@ -100,6 +100,10 @@ export async function arenaFeatures(ArenaCache) {
 export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, baseOptions = {}, maxEntries = false, onStep }) {
   const value = new Uint8Array(valueBytes).fill(7);
   const segments = baseOptions.segments ?? 16;
+  // One hash seed for every fill and for the measured cache (res.options): with a random seed per
+  // arena, the keys split differently over the segments each time and a budget found for one
+  // split need not hold the next.
+  baseOptions = { seed: SIZING_SEED, ...baseOptions };
   const fill = async (options, inserts) => {
     const cache = await ArenaCache.create({ ...baseOptions, ...options });
     for (let i = 0; i < inserts; i++) cache.set(keyOf(i), value);
@@ -114,6 +118,8 @@ export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, b
       memoryBytes: st.memoryBytes,
       evictions: st.evictions,
       maxSegmentUsed: Math.max(...st.segments.map((x) => x.bytesUsed)),
+      maxSegmentEntries: Math.max(...st.segments.map((x) => x.entries)),
+      segments: st.segments.length,
       segmentBudget: Math.min(...st.segments.map((x) => x.budget)),
     };
     cache.close?.();
@@ -126,19 +132,30 @@ export async function sizeArena(ArenaCache, { target, keyOf, valueBytes, mode, b
   const align = 64 * segments;
   const up = (x) => Math.ceil(x / align) * align;
 
+  // The smallest budget (within 0.2%) that holds the `target` keys with nothing evicted, found by
+  // bisection between what the keys are charged and a budget that holds them. With a working
+  // maxEntries, the count bound is the fullest segment's count × segments (lru-cache's `max` is
+  // the count; a segmented cache splits it evenly and its keys do not split exactly evenly).
   const hold = async () => {
     let probe = await fill({ maxBytes: up(charged * 1.5 + segments * 65536) }, target);
     while (probe.evictions > 0 || probe.entries < target) probe = await fill({ maxBytes: up(probe.maxBytes * 2) }, target);
-    const need = probe.maxSegmentUsed; // what the fullest segment holds when nothing is evicted
-    let maxBytes = up((need / probe.segmentBudget) * probe.maxBytes);
-    for (let iter = 0; iter < 20; iter++) {
-      const res = await fill({ maxBytes }, target);
-      if (res.entries >= target && res.evictions === 0) return { ...res, iterations: iter + 2 };
-      // the index need not grow in proportion (e.g. a power-of-two bucket count): scale by what
-      // a segment's budget turned out to be at this size, or by 0.2% if the budget was enough
-      maxBytes = up(maxBytes * Math.max(1.002, need / res.segmentBudget));
+    const count = maxEntries ? probe.maxSegmentEntries * probe.segments : undefined;
+    const extra = count ? { maxEntries: count } : {};
+    const holds = (r) => r.entries >= target && r.evictions === 0;
+    let hi = await fill({ maxBytes: probe.maxBytes, ...extra }, target);
+    for (let grow = 0; !holds(hi); grow++) {
+      if (grow === 8) throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
+      hi = await fill({ maxBytes: up(hi.maxBytes * 2), ...extra }, target);
     }
-    throw new Error(`could not size ArenaCache to hold ${target} entries of ${valueBytes} B`);
+    let lo = up(charged) - align;
+    let iterations = 2;
+    while (hi.maxBytes - lo > Math.max(align, hi.maxBytes * 0.002)) {
+      const res = await fill({ maxBytes: up((lo + hi.maxBytes) / 2), ...extra }, target);
+      iterations++;
+      if (holds(res)) hi = res;
+      else lo = res.maxBytes;
+    }
+    return { ...hi, iterations, ...(count ? { bound: 'maxEntries', maxEntries: count } : {}) };
   };
   if (mode === 'hold') return hold();
   if (maxEntries) {

@@ -55,9 +55,14 @@ export async function startEtcd() {
   };
 }
 
-/** `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL). */
-export async function startCliNode(args) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL and gRPC address).
+ * `cli`: another build's dist/node/cli.js (a baseline checkout).
+ */
+export async function startCliNode(args, { cli = CLI } = {}) {
+  // The bench's own ARENACACHE_BENCH_* variables are not the node's (it refuses unknown ARENACACHE_* ones).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ARENACACHE_BENCH_')));
+  const child = spawn(process.execPath, [cli, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const logs = [];
   let buf = '';
@@ -73,17 +78,20 @@ export async function startCliNode(args) {
       } catch {}
     }
   });
-  child.stderr.resume();
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   const t0 = Date.now();
   let ready;
   while (!(ready = logs.find((l) => l.msg === 'ready'))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`node exited before ready: ${JSON.stringify(logs.slice(-3))}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`node exited before ready: ${JSON.stringify(logs.slice(-3))} ${stderr.trim()}`);
     if (Date.now() - t0 > 20_000) throw new Error('node not ready within 20 s');
     await sleep(20);
   }
   return {
     id: ready.id,
     url: `http://${ready.httpAddress}`,
+    grpcAddress: ready.grpcAddress,
     pid: child.pid,
     logs,
     signal(sig) {

@@ -7,6 +7,7 @@ const now = () => performance.now();
 /**
  * `inflight` callers each loop `op(key)` over `keys` until `durationMs` has passed. `op` resolves
  * to a value, or to null/undefined for a miss (counted as an error: every key is expected).
+ * `cpuUs`: this process's CPU time (user + system) while the callers ran, not the statistics after.
  */
 export async function closedLoop(keys, inflight, durationMs, op) {
   let lat = new Float64Array(1 << 16);
@@ -35,8 +36,10 @@ export async function closedLoop(keys, inflight, durationMs, op) {
       lat[n++] = now() - t;
     }
   };
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: inflight }, caller));
+  const cpu = process.cpuUsage(cpu0);
   const ms = now() - t0;
   const l = lat.subarray(0, n);
-  return { ops: n, ms, opsPerSec: (n / ms) * 1000, p50Ms: percentile(l, 50), p99Ms: percentile(l, 99), errors, firstError };
+  return { ops: n, ms, opsPerSec: (n / ms) * 1000, p50Ms: percentile(l, 50), p99Ms: percentile(l, 99), errors, firstError, cpuUs: cpu.user + cpu.system };
 }

@@ -234,7 +234,7 @@ function render(report, charts, targets, summary, cfg, shape, res, parts, ctx) {
       const sizing = g.setup[ARENA]?.sizing ?? [];
       const zs = res.scenarios.zipf?.setup[ARENA]?.sizing ?? [];
       const all = [...sizing, ...zs].filter((v, i, arr) => arr.findIndex((w) => w.mode === v.mode && w.target === v.target) === i);
-      report.para(`ArenaCache sizing (${res.hello[ARENA]?.from}): ${all.map((z2) => `${z2.mode} ${z2.target.toLocaleString('en-US')} → maxBytes ${z2.maxBytes.toLocaleString('en-US')} (${fmtBytes(z2.maxBytes)}${z2.bound === 'maxEntries' ? ', maxEntries ' + z2.target : ''}), held ${z2.entries.toLocaleString('en-US')}`).join('; ')}.`);
+      report.para(`ArenaCache sizing (${res.hello[ARENA]?.from}): ${all.map((z2) => `${z2.mode} ${z2.target.toLocaleString('en-US')} → maxBytes ${z2.maxBytes.toLocaleString('en-US')} (${fmtBytes(z2.maxBytes)}${z2.bound === 'maxEntries' ? ', maxEntries ' + (z2.maxEntries ?? z2.target).toLocaleString('en-US') : ''}), held ${z2.entries.toLocaleString('en-US')}`).join('; ')}.`);
       if (shape.valueBytes === 100) targets.push({ section: 'core', goal: `bytes per entry ≤ 1.25× payload (${shape.label})`, value: `${fmtNum(ai.bytesPerEntry, 0)} B = ${fmtX(ai.overPayload)} of ${fmtNum(ai.payloadPerEntry, 1)} B`, reached: ai.overPayload <= 1.25 });
       const gr = ratio(g.rounds, ARENA, REF);
       const gms = medianOf(g.rounds, ARENA, (r) => r.ms);

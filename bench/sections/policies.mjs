@@ -84,7 +84,10 @@ function simulate(spec, trace, capacity, segments, seed) {
 async function coreSupport(policies) {
   const loaded = await loadArenaCache();
   const available = new Map(policies.map((p) => [p, false]));
-  if (!loaded.ok) return { available, ArenaCache: null, reason: loaded.reason };
+  if (!loaded.ok) return { available, ArenaCache: null, reason: loaded.reason, defaultPolicy: null };
+  const probe = await loaded.ArenaCache.create({ maxBytes: 1 << 20 });
+  const defaultPolicy = probe.policy ?? null;
+  probe.close?.();
   for (const policy of policies) {
     try {
       const c = await loaded.ArenaCache.create({ maxBytes: 1 << 20, segments: 16, policy });
@@ -94,30 +97,55 @@ async function coreSupport(policies) {
       available.set(policy, false);
     }
   }
-  return { available, ArenaCache: loaded.ArenaCache, reason: null };
+  return { available, ArenaCache: loaded.ArenaCache, reason: null, defaultPolicy };
+}
+
+/** The hash seed of the replayed core caches: fixed, so the simulator can mirror its segment choice. */
+const CORE_SEED = [0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210];
+
+/**
+ * The smallest maxBytes (to 16 B a segment) under which every segment's budget (the bytes its
+ * policy may fill) is at least `bytesPerSegment`, read from the cache itself: the index and the
+ * policy's bookkeeping are carved out of maxBytes, and how is the core's business.
+ */
+async function maxBytesFor(ArenaCache, bytesPerSegment, segments, options) {
+  const budgetAt = async (maxBytes) => {
+    let c;
+    try {
+      c = await ArenaCache.create({ ...options, maxBytes, segments, maxValueBytes: Math.min(options.maxValueBytes, Math.floor(maxBytes / segments) - 64) });
+    } catch (e) {
+      if (e instanceof RangeError) return 0; // too small for a segment's index and minimum storage
+      throw e;
+    }
+    const b = Math.min(...c.stats().segments.map((x) => x.budget));
+    c.close?.();
+    return b;
+  };
+  let share = Math.max(1024, bytesPerSegment & ~15);
+  for (let i = 0; i < 64; i++) {
+    const budget = await budgetAt(share * segments);
+    const lack = bytesPerSegment - budget;
+    if (budget > 0 && lack <= 0) return share * segments;
+    share += budget === 0 ? Math.max(1024, share >> 2) : Math.max(16, (lack + 15) & ~15);
+  }
+  throw new Error(`no maxBytes gives a segment a budget of ${bytesPerSegment} B`);
 }
 
 /**
- * The smallest maxBytes whose per-segment data region holds `bytesPerSegment`: the index is carved
- * out of each segment's share (a power-of-two bucket count ≈ share/128, 4 B each; docs/ABI.md).
+ * The core's segment choice for the replay's keys under CORE_SEED, mirrored: FNV-1a of the
+ * 8-char hex key from the offset basis xored with the seed's first word, then murmur3's fmix32
+ * (docs/ABI.md, hashing). The table checks the mirror: core lru must equal this simulated LRU.
  */
-function maxBytesFor(bytesPerSegment, segments) {
-  const region = (share) => {
-    let buckets = 8;
-    while (buckets < share >> 7) buckets *= 2;
-    return (share - 4 * buckets) & ~15;
-  };
-  let share = Math.max(1024, bytesPerSegment & ~15);
-  while (region(share) < bytesPerSegment) share += 16;
-  return share * segments;
-}
-
-/** The core's segment choice for the replay's keys: FNV-1a (32-bit) of the 8-char hex key. */
 const hexKey = (id) => id.toString(16).padStart(8, '0');
-function fnv1aHex(id) {
+function coreSegmentHash(id) {
   const s = hexKey(id);
-  let h = 0x811c9dc5;
+  let h = (0x811c9dc5 ^ CORE_SEED[0]) >>> 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -137,8 +165,9 @@ async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, seg
       }
     }
   } else total = trace.workingSetBytes * charge(valueBytes);
-  const maxBytes = maxBytesFor(Math.floor((total * fraction) / segments), segments);
-  const cache = await ArenaCache.create({ maxBytes, segments, maxValueBytes: Math.min(maxValue, Math.floor(maxBytes / segments) - 64), ...(policy ? { policy } : {}) });
+  const options = { seed: CORE_SEED, maxValueBytes: maxValue, sweepIntervalMs: 0, ...(policy ? { policy } : {}) };
+  const maxBytes = await maxBytesFor(ArenaCache, Math.floor((total * fraction) / segments), segments, options);
+  const cache = await ArenaCache.create({ ...options, maxBytes, segments, maxValueBytes: Math.min(maxValue, Math.floor(maxBytes / segments) - 64) });
   const value = new Uint8Array(maxValue).fill(7);
   let misses = 0, refused = 0;
   for (let i = 0; i < trace.ids.length; i++) {
@@ -154,7 +183,7 @@ async function coreReplay(ArenaCache, trace, fraction, { policy, valueBytes, seg
   }
   const budget = cache.stats().segments[0]?.budget ?? NaN;
   cache.close?.();
-  return { missRatio: misses / trace.ids.length, refused, maxBytes, segmentBudget: budget };
+  return { missRatio: misses / trace.ids.length, refused, maxBytes, segmentBudget: budget, targetBudget: Math.floor((total * fraction) / segments) };
 }
 
 export async function run(ctx) {
@@ -163,7 +192,7 @@ export async function run(ctx) {
   const data = { config: cfg, workloads: [], core: {} };
   const { dir, reason } = tracesDir();
   const core = await coreSupport(cfg.corePolicies);
-  data.core = { available: Object.fromEntries(core.available), reason: core.reason };
+  data.core = { available: Object.fromEntries(core.available), reason: core.reason, defaultPolicy: core.defaultPolicy };
 
   report.heading('policies — eviction policies for the core, read-through miss ratios');
   report.para(
@@ -236,12 +265,13 @@ export async function run(ctx) {
           cell.sweeps[spec] = { ...r, delta: r.missRatio - lru[0].missRatio };
         }
       }
-      // the real core, beside the simulator's LRU given the core's own segment hash (FNV-1a of the
-      // key bytes), which the seeded hash above does not reproduce
+      // the real core, beside the simulator's LRU given the core's own segment choice (under a
+      // fixed seed), which the seeded hash above does not reproduce
       if (core.ArenaCache && trace.ids.length <= cfg.coreMaxRequests) {
         const meanSize = trace.sizes ? trace.workingSetBytes / trace.objects : 1;
-        cell.simFnv = replay(build('lru', { capacity, universe: trace.objects, segments: cfg.segments, hashOf: fnv1aHex, meanSize }), trace).missRatio;
-        const names = [null, ...cfg.corePolicies.filter((p) => core.available.get(p))];
+        cell.simFnv = replay(build('lru', { capacity, universe: trace.objects, segments: cfg.segments, hashOf: coreSegmentHash, meanSize }), trace).missRatio;
+        const names = cfg.corePolicies.filter((p) => core.available.get(p));
+        if (!names.length) names.push(null); // a build without the policy option: its one policy
         for (const policy of names) {
           ctx.progress(`${w.name} ${fraction * 100}%: core ${policy ?? 'default'}`);
           cell.core[policy ?? 'default'] = await coreReplay(core.ArenaCache, trace, fraction, { policy, valueBytes: cfg.coreValueBytes, segments: cfg.segments });
@@ -265,9 +295,9 @@ export async function run(ctx) {
     const coreCols = Object.keys(wd.cells[0].core);
     if (coreCols.length) {
       report.table(
-        `${w.name}: the real ArenaCache (${cfg.segments} segments; its FNV-1a of the key picks the segment), miss % beside the simulator's LRU`,
-        ['size', 'sim LRU (seeded hash, median)', 'sim LRU (FNV-1a segments)', ...coreCols.map((c) => (c === 'default' ? 'core default (exact LRU today)' : `core ${c}`))],
-        wd.cells.map((c) => [`${c.fraction * 100}%`, pts(c.main.lru.median), pts(c.simFnv), ...coreCols.map((k) => `${pts(c.core[k].missRatio)}${c.core[k].refused ? ` (${c.core[k].refused} refused)` : ''}`)]),
+        `${w.name}: the real ArenaCache (${cfg.segments} segments, a fixed hash seed), miss % beside the simulator's LRU`,
+        ['size', 'sim LRU (seeded hash, median)', 'sim LRU (the core\'s segments)', ...coreCols.map((c) => (c === 'default' ? 'core' : `core ${c}${c === core.defaultPolicy ? ' (default)' : ''}`))],
+        wd.cells.map((c) => [`${c.fraction * 100}%`, pts(c.main.lru.median), pts(c.simFnv), ...coreCols.map((k) => `${pts(c.core[k].missRatio)}${c.core[k].refused ? ` (${c.core[k].refused} refused)` : ''}${c.core[k].segmentBudget > 1.01 * c.core[k].targetBudget ? ` (budget ${c.core[k].segmentBudget} B > ${c.core[k].targetBudget} B: the core's smallest segment)` : ''}`)]),
       );
     }
   }

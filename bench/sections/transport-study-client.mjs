@@ -1,7 +1,8 @@
 // Transport study, client side (its own process). Every variant fetches the same keys from the
 // owner process with N callers in flight (closed loop), checks every value, and reports keys/s,
 // p50/p99 latency, RPCs and this process's CPU time. Variants:
-//   today        KeyBatcher (one event-loop turn) + proto-loader's dynamic codec, Get for single keys
+//   today        proto-loader's dynamic codec, batched by event-loop turn, Get for single keys: the
+//                path nodes ran before issue 14 (its KeyBatcher is gone; a tiny copy is below)
 //   unary-turn   (a) Coalescer, one turn, unary GetMany, wire codec
 //   unary-window (b) Coalescer with a window, an in-flight limit and a batch-bytes cap, unary GetMany
 //   stream       (c) Coalescer (one turn), one long-lived bidi stream per peer carrying batch frames
@@ -17,7 +18,6 @@ const cfg = JSON.parse(process.argv[2]);
 const DIST = new URL('../../dist/', import.meta.url);
 const wire = await import(new URL('transport/wire/index.js', DIST).href);
 const { Coalescer } = await import(new URL('transport/coalescer.js', DIST).href);
-const { KeyBatcher } = await import(new URL('transport/batcher.js', DIST).href);
 const { peerService } = await import(new URL('transport/proto.js', DIST).href);
 const { default: Redis } = await import('ioredis');
 
@@ -110,7 +110,37 @@ function streamVariant(address, options, extraChannelOptions = {}) {
   };
 }
 
-/** What GrpcPeerClient does today (src/transport/peer-client.ts), minus error mapping and stats. */
+/** The old KeyBatcher in brief: keys asked within one event-loop turn, per group, go out as one batch. */
+class KeyBatcher {
+  constructor(send) {
+    this.send = send;
+    this.pending = new Map();
+    this.scheduled = false;
+  }
+  enqueue(group, key, timeoutMs) {
+    let b = this.pending.get(group);
+    if (!b) this.pending.set(group, (b = { keys: [], waiters: [], timeoutMs }));
+    const p = new Promise((resolve, reject) => b.waiters.push({ resolve, reject }));
+    b.keys.push(key);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        const pending = this.pending;
+        this.pending = new Map();
+        for (const [g, batch] of pending) {
+          this.send(g, batch.keys, batch.timeoutMs).then(
+            (results) => batch.waiters.forEach((w, i) => (results[i] instanceof Error ? w.reject(results[i]) : w.resolve(results[i]))),
+            (err) => batch.waiters.forEach((w) => w.reject(err)),
+          );
+        }
+      });
+    }
+    return p;
+  }
+}
+
+/** What GrpcPeerClient did before issue 14 (proto-loader codec, KeyBatcher), minus error mapping and stats. */
 function todayVariant(address) {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
   const svc = peerService();

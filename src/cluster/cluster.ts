@@ -15,7 +15,7 @@ import { Group, type GroupHost } from './group.js';
 import { ringHash } from './hash.js';
 import { StaticMembership, type Membership, type NodeInfo } from './membership.js';
 import { LocalOnlyTransport } from './local-transport.js';
-import { Ownership } from './ownership.js';
+import { Ownership, type OwnershipMark } from './ownership.js';
 import type { PeerClientStats, PeerTransport, ServedGroup, ServerStats } from './peer.js';
 import { GuardedPeer, type BreakerState, type PeerGuardOptions } from './peer-guard.js';
 import { DEFAULT_REPLICAS, Ring } from './ring.js';
@@ -117,7 +117,10 @@ export class Cluster extends EventEmitter {
   private unsubscribe: (() => void) | undefined;
   private listening: Promise<NodeInfo> | undefined;
   private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** The mark of the snapshots the groups restored (resume()), until start() decides on it. */
+  private resumeMark: OwnershipMark | undefined;
   private isClosed = false;
   private readonly host: GroupHost;
 
@@ -162,6 +165,9 @@ export class Cluster extends EventEmitter {
       holdsNothing: (peerId) => this.emptyHandoffs.set(peerId, Date.now()),
       handoffWindowMs: this.handoffWindowMs,
       ownerTimeout: this.ownerTimeout,
+      get selfId() {
+        return cluster.selfInfo.id;
+      },
     };
   }
 
@@ -211,20 +217,76 @@ export class Cluster extends EventEmitter {
         throw new ClosedError('cluster closed during start');
       }
       this.applyMembership(membership.members());
-      // A node that starts owns nothing it could vouch for: everything it owns is gained now, from
-      // whoever owns it without this node (who may hand over what was written there).
-      this.rejoin();
+      const mark = this.resumeMark;
+      this.resumeMark = undefined;
+      const refusal = mark === undefined ? undefined : this.resumeRefusal(membership, mark);
+      if (mark !== undefined && refusal === undefined) {
+        // Restored snapshots: this node owned its keys until it stopped, and nobody else owned them
+        // since (fixed membership, same ring), so its ownership simply continues.
+        this.ownership.continueFrom(this.currentRing, mark.since);
+        this.emit('resumed');
+      } else {
+        if (refusal !== undefined) {
+          for (const g of this.groupMap.values()) g.dropRestored();
+          this.emit('restore-dropped', refusal);
+        }
+        // A node that starts owns nothing it could vouch for: everything it owns is gained now, from
+        // whoever owns it without this node (who may hand over what was written there).
+        this.rejoin();
+      }
       this.transport.setServing(true);
     })();
     return this.starting;
   }
 
   /**
-   * Leave: health NOT_SERVING, membership closed (deregistered), loads aborted, peer channels
-   * closed, server shut down (in-flight calls get the transport's grace period). Idempotent.
+   * Before start(), once groups restored snapshots (`Group.restore`) taken under `mark` (from
+   * `snapshotMark()` when they were taken): this node's versions continue above the snapshot's.
+   * At start, if the membership is fixed and the ring is the snapshot's, this node's ownership
+   * continues from the snapshot's and the restored entries are served as owner data (event
+   * 'resumed'); otherwise it starts as any node does and the groups drop what they restored
+   * (event 'restore-dropped', with the reason). See docs/cluster.md, "Warm restart".
    */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
+  resume(mark: OwnershipMark): void {
+    if (this.starting !== undefined) throw new Error('resume() must be called before start()');
+    this.ownership.resume(mark);
+    this.resumeMark = mark;
+  }
+
+  /**
+   * The mark snapshots of the groups taken now must carry (see resume()), or undefined when a
+   * snapshot could not be trusted after a restart: the membership is not fixed (etcd, DNS: a
+   * stopped node's keys move to other nodes), or this node gained keys since it started.
+   */
+  snapshotMark(): OwnershipMark | undefined {
+    if (this.membership?.fixed !== true) return undefined;
+    return this.ownership.mark(this.currentRing);
+  }
+
+  /** Why restored entries cannot be trusted, or undefined when they can. */
+  private resumeRefusal(membership: Membership, mark: OwnershipMark): string | undefined {
+    if (membership.fixed !== true) {
+      return 'the membership is not fixed: other nodes may have owned this node\'s keys while it was down';
+    }
+    // A node alone before and after owned every key all along, whatever its id (a port-0 node's
+    // id changes with every start).
+    if (mark.members.length === 1 && this.currentRing.nodes.length === 1) return undefined;
+    if (mark.self !== this.selfInfo.id) return `the snapshot was taken by node ${JSON.stringify(mark.self)}`;
+    const then = new Ring(mark.members.map((m) => ({ ...m, grpcAddress: '' })), { replicas: mark.replicas });
+    if (!then.sameAs(this.currentRing)) {
+      return `the ring differs from the snapshot's (members then: ${mark.members.map((m) => m.id).join(', ')}; now: ${this.currentRing.nodes.map((n) => n.id).join(', ')})`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Leave and stop serving, keeping the groups' caches: health NOT_SERVING, membership closed
+   * (deregistered), loads aborted, peer channels closed, server shut down (in-flight calls get the
+   * transport's grace period). Nothing can write to the caches any more: snapshots may be taken.
+   * close() then releases the caches. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
       this.isClosed = true;
       this.transport.setServing(false);
       this.unsubscribe?.();
@@ -241,8 +303,15 @@ export class Cluster extends EventEmitter {
       for (const p of this.peerMap.values()) p.close();
       this.peerMap.clear();
       await this.transport.close();
-      for (const g of this.groupMap.values()) g.dispose();
     })();
+    return this.stopping;
+  }
+
+  /** stop(), then release the groups' caches. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.stop().then(() => {
+      for (const g of this.groupMap.values()) g.dispose();
+    });
     return this.closing;
   }
 

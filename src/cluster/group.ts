@@ -34,6 +34,7 @@ import {
   BATCH_SIZE_BUCKETS,
   NOT_FOUND,
   type CacheFactory,
+  type FlushResult,
   type GetOptions,
   type GetResult,
   type GroupOptions,
@@ -41,7 +42,10 @@ import {
   type Loader,
   type NotFound,
   type ResultSource,
+  type SetManyItem,
+  type SetManyResult,
   type SetOptions,
+  type SnapshotCache,
 } from './types.js';
 import { checkKey, checkTtl } from './validate.js';
 import { checkGroupOptions, GROUP_DEFAULTS as DEFAULTS, MAX_TIMER_MS } from './group-options.js';
@@ -63,6 +67,8 @@ export interface GroupHost {
   holdsNothing(peerId: string): void;
   /** How long a node that lost keys keeps handing its copies over (ms). */
   readonly handoffWindowMs: number;
+  /** This node's id. */
+  readonly selfId: string;
   /** Longest a get waits for the owner (ms), unless the group sets its own. */
   readonly ownerTimeout: number;
 }
@@ -74,6 +80,9 @@ const PREFIX = 5;
 const ADMISSION_SLOTS = 4096; // power of two
 const ADMISSION_DECAY = ADMISSION_SLOTS * 10;
 const INVALIDATE_CHUNK = 1024;
+/** Writes of one setMany in flight at once. */
+const SET_MANY_CONCURRENCY = 64;
+const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** Writes that reached a node whose ring gives the key to another: routed again after a short backoff. */
@@ -173,6 +182,7 @@ export class Group implements ServedGroup {
     handoffsIn: 0,
     handoffsOut: 0,
     writeReroutes: 0,
+    flushes: 0,
   };
 
   constructor(init: GroupInit) {
@@ -249,8 +259,8 @@ export class Group implements ServedGroup {
   async get(key: string, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.begin(key);
     if (!this.isReady) await this.ready;
-    let v = this.fromMain(key);
-    if (v === undefined) v = this.fromHot(key);
+    let v = this.fromMain(key, false);
+    if (v === undefined) v = this.fromHot(key, false);
     if (v === undefined) v = (await this.miss(key, options)).value;
     if (v === NOT_FOUND) {
       this.c.notFound++;
@@ -264,10 +274,10 @@ export class Group implements ServedGroup {
     this.begin(key);
     if (!this.isReady) await this.ready;
     let source: ResultSource = 'main';
-    let v = this.fromMain(key);
+    let v = this.fromMain(key, false);
     if (v === undefined) {
       source = 'hot';
-      v = this.fromHot(key);
+      v = this.fromHot(key, false);
     }
     if (v === undefined) {
       const o = await this.miss(key, options);
@@ -348,6 +358,142 @@ export class Group implements ServedGroup {
     return removed;
   }
 
+  /**
+   * Store many values, each on its key's owner, as `set` does. Every item is checked before
+   * anything is stored (an InvalidArgumentError names the first bad item; nothing is stored).
+   * Resolves with how many were stored and the items that were not (their owner could not be
+   * reached, or its ring still disagreed at `peerTimeout`): those fail alone, the others are stored.
+   */
+  async setMany(items: readonly SetManyItem[]): Promise<SetManyResult> {
+    if (this.closed || this.host.closed) throw new ClosedError('cluster is closed');
+    if (!Array.isArray(items)) throw new InvalidArgumentError('items must be an array');
+    if (!this.isReady) await this.ready;
+    const checked = items.map((item, i) => {
+      try {
+        checkKey(item?.key, this.maxKeyBytes);
+        const bytes = typeof item.value === 'string' ? encoder.encode(item.value) : item.value;
+        if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('value must be a Uint8Array or a string');
+        this.checkValue(bytes);
+        if (item.ttl !== undefined) checkTtl(item.ttl);
+        return { key: item.key, bytes, options: item.ttl === undefined ? undefined : { ttl: item.ttl } };
+      } catch (err) {
+        throw new InvalidArgumentError(`items[${i}]: ${messageOf(err)}`);
+      }
+    });
+    const result: SetManyResult = { stored: 0, failed: [] };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < checked.length) {
+        const i = next++;
+        const { key, bytes, options } = checked[i]!;
+        try {
+          await this.set(key, bytes, options);
+          result.stored++;
+        } catch (err) {
+          result.failed.push({ index: i, key, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SET_MANY_CONCURRENCY, checked.length) }, worker));
+    result.failed.sort((a, b) => a.index - b.index);
+    return result;
+  }
+
+  /**
+   * Drop the group's entries on every node: this one and every other member. Two rounds: a value
+   * a node fetched from an owner that had not flushed yet could otherwise stay behind as a hot
+   * copy on a node that had. Writes made while a flush runs may or may not survive it. Resolves
+   * with one result per node (this one first); a node that could not be reached is reported in
+   * its result, not thrown — the others are flushed all the same.
+   */
+  async flush(): Promise<FlushResult[]> {
+    if (this.closed || this.host.closed) throw new ClosedError('cluster is closed');
+    if (!this.isReady) await this.ready;
+    const peers = [...this.host.peers()];
+    const results: FlushResult[] = [{ id: this.host.selfId, self: true, ok: true, dropped: 0 }];
+    for (const p of peers) results.push({ id: p.id, self: false, ok: true, dropped: 0 });
+    for (let round = 0; round < 2; round++) {
+      results[0]!.dropped += this.serveFlush();
+      const asked = peers.map((peer, i) => ({ peer, r: results[i + 1]! })).filter((x) => x.r.ok);
+      const settled = await Promise.allSettled(asked.map(({ peer }) => peer.flush(this.name, this.peerTimeout, this.ownerTimeout)));
+      settled.forEach((s, i) => {
+        const r = asked[i]!.r;
+        if (s.status === 'fulfilled') r.dropped += s.value;
+        else {
+          r.ok = false;
+          r.error = s.reason instanceof Error ? s.reason : new Error(String(s.reason));
+        }
+      });
+    }
+    return results;
+  }
+
+  /**
+   * The keys this node holds as their owner — values in its main cache it would serve (not cached
+   * not-founds, not entries of keys it stopped owning) — in the main cache's iteration order
+   * (segment after segment, each in the order it would evict). Every key present for the whole
+   * iteration is yielded exactly once (ArenaCache's iteration guarantee); keys added or removed
+   * meanwhile may or may not be. Each entry examined yields once: its key, or undefined when it is
+   * skipped, so a caller can bound the work of one step. Empty for a cache that cannot iterate.
+   */
+  *ownedKeys(): Generator<string | undefined> {
+    const main = this.main as Partial<SnapshotCache> | undefined;
+    if (main?.entries === undefined) return;
+    const own = this.host.ownership;
+    for (const [k, raw] of main.entries()) {
+      if (this.closed || raw[0] !== TAG_VALUE) {
+        yield undefined;
+        continue;
+      }
+      const key = utf8.decode(k);
+      const stamp = stampOf(raw);
+      yield stamp === own.version || own.validAsOwner(ringHash(key), stamp) ? key : undefined;
+    }
+  }
+
+  // ================================================================= snapshots (warm restart)
+
+  /**
+   * The main cache as a snapshot stream (ArenaCache's format; each value with its 5-byte prefix),
+   * least recently used first, in bounded memory. Only the main cache: hot copies are kept fresh
+   * by invalidations a stopped node would miss. Take it once nothing can write any more
+   * (`Cluster.stop()`), and the cluster's `snapshotMark()` with it.
+   */
+  snapshotChunks(): Iterable<Uint8Array> {
+    return this.snapshotCache('take a snapshot').dumpChunks();
+  }
+
+  /**
+   * Restores a snapshot of `snapshotChunks` into the main cache, before the cluster starts (then
+   * `Cluster.resume(mark)`: whether the entries are served as owner data is the cluster's call).
+   * Entries the cache cannot hold are skipped; TTLs count the time since the snapshot. A corrupt
+   * or truncated stream throws its error and leaves the main cache empty.
+   */
+  async restore(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number; overflow: number }> {
+    if (!this.isReady) await this.ready;
+    const main = this.snapshotCache('restore a snapshot');
+    try {
+      return await main.loadChunks(chunks);
+    } catch (err) {
+      main.clear();
+      throw err;
+    }
+  }
+
+  /** Drop what restore() put in the main cache (the cluster does not trust it). */
+  dropRestored(): void {
+    this.main?.clear();
+  }
+
+  private snapshotCache(what: string): SnapshotCache {
+    const main = this.main as Partial<SnapshotCache> | undefined;
+    if (main === undefined) throw new ClosedError(`group ${this.name} has no cache yet`);
+    if (typeof main.dumpChunks !== 'function' || typeof main.loadChunks !== 'function') {
+      throw new InvalidArgumentError(`the cache of group ${this.name} cannot ${what} (it is not an ArenaCache)`);
+    }
+    return main as SnapshotCache;
+  }
+
   stats(): GroupStats {
     const cacheInfo = (c: ByteCache | undefined, maxBytes: number) => ({
       entries: c?.size ?? 0,
@@ -406,8 +552,19 @@ export class Group implements ServedGroup {
   serveCached(key: string): Uint8Array | NotFound | undefined {
     if (this.closed || !this.isReady) return undefined;
     this.c.servedKeys++;
-    const v = this.fromMain(key);
-    return v !== undefined ? v : this.fromHot(key);
+    const v = this.fromMain(key, false);
+    return v !== undefined ? v : this.fromHot(key, false);
+  }
+
+  /**
+   * serveCached without a copy: the bytes are a view of the cache's I/O area, valid only until the
+   * next call on this group. The peer server copies them straight into its response.
+   */
+  serveCachedView(key: string): Uint8Array | NotFound | undefined {
+    if (this.closed || !this.isReady) return undefined;
+    this.c.servedKeys++;
+    const v = this.fromMain(key, true);
+    return v !== undefined ? v : this.fromHot(key, true);
   }
 
   /**
@@ -465,6 +622,22 @@ export class Group implements ServedGroup {
     }
   }
 
+  /**
+   * Drop every entry of the group on this node: both caches, and in-flight loads and fetches are
+   * detached (their callers get their results; nothing is cached from them). Returns how many
+   * entries there were.
+   */
+  serveFlush(): number {
+    if (!this.isReady) return 0;
+    const n = (this.main?.size ?? 0) + (this.hot?.size ?? 0);
+    this.loads.forgetAll();
+    this.fetches.forgetAll();
+    this.main?.clear();
+    this.hot?.clear();
+    this.c.flushes++;
+    return n;
+  }
+
   // ================================================================= cluster hooks
 
   /** A Get/GetMany for this group was sent to a peer with `size` keys. */
@@ -514,8 +687,9 @@ export class Group implements ServedGroup {
    * A main-cache entry, if it may be served as owner data: stored in this ownership version (the
    * common case, no hashing), or since this node has owned the key without interruption.
    */
-  private fromMain(key: string): Uint8Array | NotFound | undefined {
-    const raw = this.main!.get(key);
+  private fromMain(key: string, view: boolean): Uint8Array | NotFound | undefined {
+    const main = this.main!;
+    const raw = view && main.getView !== undefined ? main.getView(key) : main.get(key);
     if (raw === undefined) return undefined;
     const own = this.host.ownership;
     const stamp = stampOf(raw);
@@ -533,12 +707,13 @@ export class Group implements ServedGroup {
   }
 
   /** A hot copy, unless stored before this node's last rejoin. */
-  private fromHot(key: string): Uint8Array | NotFound | undefined {
-    if (this.hot === undefined) return undefined;
-    const raw = this.hot.get(key);
+  private fromHot(key: string, view: boolean): Uint8Array | NotFound | undefined {
+    const hot = this.hot;
+    if (hot === undefined) return undefined;
+    const raw = view && hot.getView !== undefined ? hot.getView(key) : hot.get(key);
     if (raw === undefined) return undefined;
     if (stampOf(raw) < this.host.ownership.rejoinVersion) {
-      this.hot.delete(key);
+      hot.delete(key);
       return undefined;
     }
     this.c.hotHits++;
@@ -915,7 +1090,7 @@ function autoSegments(bytes: number): number {
  * Segments of the hot cache: autoSegments, but fewer when needed so that one segment can hold the
  * group's largest entry (`entryBytes`). The hot cache is an eighth of the group by default and an
  * entry must fit one segment: with 16 segments a 64 MiB group's hot cache would refuse every value
- * over ~500 KB that the main cache accepts (~3.5 MB), so those values would never be kept as hot
+ * over ~400 KB that the main cache accepts (~2.5 MB), so those values would never be kept as hot
  * copies or fallback results. A segment's region is at least 15/16 of its share (the rest is its
  * hash index). If even one segment is too small, larger values simply skip the hot cache.
  */

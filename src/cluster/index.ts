@@ -1,5 +1,6 @@
 export { Cluster, defaultCacheFactory } from './cluster.js';
 export type { ClusterOptions, ClusterStats, PeerStats } from './cluster.js';
+export type { OwnershipMark } from './ownership.js';
 export { Group } from './group.js';
 export type { GroupCacheStats, GroupHost, GroupInit } from './group.js';
 export { Ring, DEFAULT_REPLICAS } from './ring.js';
@@ -59,4 +60,8 @@ export type {
   SetOptions,
   GroupStats,
   CacheFactory,
+  FlushResult,
+  SetManyItem,
+  SetManyResult,
+  SnapshotCache,
 } from './types.js';

@@ -24,6 +24,7 @@ export class LocalOnlyTransport implements PeerTransport {
       remove: fail,
       invalidate: fail,
       invalidateMany: fail,
+      flush: fail,
       state: () => 'NONE',
       stats: () => ({}),
       close: () => {},
@@ -34,7 +35,7 @@ export class LocalOnlyTransport implements PeerTransport {
 
   stats(): ServerStats {
     const m = () => ({ calls: 0, keys: 0 });
-    return { get: m(), getMany: m(), set: m(), remove: m(), invalidate: m(), handoff: m(), errors: {} };
+    return { get: m(), getMany: m(), stream: m(), set: m(), remove: m(), invalidate: m(), handoff: m(), flush: m(), errors: {} };
   }
 
   async close(): Promise<void> {}

@@ -5,12 +5,15 @@
 import { normalizeMembers, type Membership, type MembershipListener, type NodeInfo } from './membership.js';
 
 export class ManualMembership implements Membership {
+  /** See Membership.fixed: true when whoever calls set() keeps listing nodes that stop. */
+  readonly fixed: boolean;
   private list: readonly NodeInfo[];
   private readonly listeners = new Set<MembershipListener>();
   private closed = false;
 
-  constructor(nodes: readonly NodeInfo[] = []) {
+  constructor(nodes: readonly NodeInfo[] = [], options: { fixed?: boolean } = {}) {
     this.list = normalizeMembers(nodes);
+    this.fixed = options.fixed === true;
   }
 
   members(): readonly NodeInfo[] {

@@ -34,6 +34,13 @@ export interface Membership {
    * serving as owner anything it stored before (see docs/cluster.md). Returns an unsubscribe function.
    */
   onRejoin?(listener: () => void): () => void;
+  /**
+   * True when the member list is configuration, not discovery: every node keeps listing a member
+   * that stopped, so while it is down nobody else owns its keys (writes for them fail instead of
+   * going elsewhere). Only then may a restarted node trust the snapshot it wrote when it stopped
+   * (docs/cluster.md, "Warm restart"). Etcd and DNS memberships drop a stopped node: not fixed.
+   */
+  readonly fixed?: boolean;
 }
 
 /** Node order everywhere (rings, memberships, records): ids compared as plain strings. */
@@ -60,6 +67,7 @@ export function formatHostPort(host: string, port: number): string {
 
 /** A fixed membership: the given nodes, never changing. */
 export class StaticMembership implements Membership {
+  readonly fixed = true;
   private readonly list: readonly NodeInfo[];
 
   constructor(nodes: readonly NodeInfo[]) {

@@ -13,6 +13,12 @@
  * The version is local to this node: it grows by one on every ring applied and every rejoin.
  * Lookups are a binary search over this node's ranges (a few hundred for 160 virtual nodes);
  * the common case — an entry stored in the current version — needs none.
+ *
+ * Warm restarts (docs/cluster.md, "Warm restart"): a snapshot carries its process's `mark()` —
+ * the versions its entries were stamped in and the ring. A new process `resume()`s above those
+ * versions, so its own stamps never collide with restored ones; if its ring is the snapshot's
+ * and its membership is fixed (nobody else ever owned its keys meanwhile), `continueFrom()`
+ * carries the old process's continuous ownership over, else it rejoins as any node that starts.
  */
 import { Ring } from './ring.js';
 
@@ -41,6 +47,19 @@ export interface Gain {
   prev: Ring;
   /** When (ms) the key's range was gained. */
   at: number;
+}
+
+/**
+ * What a snapshot of this node's entries must carry to be trusted after a restart: entries stamped
+ * in [`since`, `version`] were valid as owner data when it was taken (every range this node owned
+ * had been owned continuously since `since`), under a ring of these members.
+ */
+export interface OwnershipMark {
+  version: number;
+  since: number;
+  self: string;
+  replicas: number;
+  members: Array<{ id: string; weight?: number }>;
 }
 
 export class Ownership {
@@ -121,6 +140,41 @@ export class Ownership {
     this.ver++;
     this.rejoinVer = this.ver;
     this.owned = current.ranges(this.selfId).map(([lo, hi]) => ({ lo, hi, since: this.ver, at: now, prev: without }));
+    this.lost = [];
+  }
+
+  /**
+   * The mark a snapshot taken now carries, or undefined when no single version covers what this
+   * node owns (its ranges were gained at different times: a ring change since it started), or it
+   * owns nothing.
+   */
+  mark(ring: Ring): OwnershipMark | undefined {
+    const since = this.owned[0]?.since;
+    if (since === undefined || this.owned.some((o) => o.since !== since)) return undefined;
+    return {
+      version: this.ver,
+      since,
+      self: this.selfId,
+      replicas: ring.replicas,
+      members: ring.nodes.map((n) => (n.weight === undefined ? { id: n.id } : { id: n.id, weight: n.weight })),
+    };
+  }
+
+  /** Before restoring a snapshot taken under `mark`: later versions (and stamps) are above its own. */
+  resume(mark: OwnershipMark): void {
+    this.ver = Math.max(this.ver, mark.version + 1);
+  }
+
+  /**
+   * Instead of the rejoin of a starting node: the ranges of `current` are owned continuously since
+   * `since`, the version the restored snapshot's ownership began in (its process owned them until
+   * it stopped, and nobody else owned them meanwhile — the caller checked). Nothing is gained, so
+   * nothing is asked of a previous owner.
+   */
+  continueFrom(current: Ring, since: number): void {
+    this.ver++;
+    this.rejoinVer = this.ver; // hot copies are not restored; any kept before this are not trusted
+    this.owned = current.ranges(this.selfId).map(([lo, hi]) => ({ lo, hi, since, at: 0, prev: null }));
     this.lost = [];
   }
 

@@ -42,8 +42,9 @@ function isMiss(err: Error): boolean {
 export class GuardedPeer {
   readonly client: PeerClient;
   private readonly breaker: CircuitBreakerPolicy;
-  /** When the peer last answered anything (ms, performance clock). */
-  private lastAnswer = 0;
+  private readonly consecutive: ConsecutiveBreaker;
+  /** Answers the peer gave (any call): a waiter compares it with the count when it started waiting. */
+  private answers = 0;
   private suspectSince: number | null = null;
   private opened = 0;
 
@@ -53,9 +54,10 @@ export class GuardedPeer {
     onChange?: (state: BreakerState, peer: GuardedPeer) => void,
   ) {
     this.client = client;
+    this.consecutive = new ConsecutiveBreaker(options.failures);
     this.breaker = circuitBreaker(handleWhen(isMiss), {
       halfOpenAfter: options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.failures),
+      breaker: this.consecutive,
     });
     this.breaker.onBreak(() => {
       this.opened++;
@@ -101,8 +103,17 @@ export class GuardedPeer {
     return { breaker: this.breakerState, suspectSince: this.suspectSince, timesSuspect: this.opened, calls: this.client.stats() };
   }
 
-  /** A key from its owner, waiting at most `ownerTimeoutMs` (the RPC itself has `timeoutMs`). */
+  /**
+   * A key from its owner, waiting at most `ownerTimeoutMs` of silence (the RPC itself has
+   * `timeoutMs`). The common case — a healthy peer (breaker closed, no miss since its last answer)
+   * whose transport keeps the owner deadline — costs one promise on top of the transport's: the
+   * outcome goes to the breaker only when it is a miss (a success would change nothing).
+   */
   fetch(group: string, key: string, timeoutMs: number, ownerTimeoutMs: number): Promise<FetchResult> {
+    if (this.client.ownerDeadlines === true && this.consecutive.state === 0 && this.breaker.state === CircuitState.Closed) {
+      return this.client.fetch(group, key, timeoutMs, ownerTimeoutMs).then(this.answered, this.missedOrAnswered);
+    }
+    if (this.client.ownerDeadlines === true) return this.guard(() => this.client.fetch(group, key, timeoutMs, ownerTimeoutMs));
     return this.guard(() => this.client.fetch(group, key, timeoutMs), ownerTimeoutMs);
   }
 
@@ -125,6 +136,11 @@ export class GuardedPeer {
 
   invalidateMany(group: string, keys: readonly string[], timeoutMs: number): Promise<void> {
     return this.guard(() => this.client.invalidateMany(group, keys, timeoutMs));
+  }
+
+  /** Drop every entry of `group` on the peer, waiting at most `ownerTimeoutMs` of its silence. */
+  flush(group: string, timeoutMs: number, ownerTimeoutMs: number): Promise<number> {
+    return this.guard(() => this.client.flush(group, timeoutMs), ownerTimeoutMs);
   }
 
   close(): void {
@@ -162,13 +178,13 @@ export class GuardedPeer {
     );
     if (ownerTimeoutMs === undefined) return p;
     return new Promise<T>((resolve, reject) => {
-      let since = performance.now();
+      let since = this.answers;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let settled = false;
       const decide = (): void => {
         if (settled) return;
-        if (this.lastAnswer > since) {
-          since = performance.now(); // it answered something meanwhile: alive, keep waiting
+        if (this.answers > since) {
+          since = this.answers; // it answered something meanwhile: alive, keep waiting
           timer = setTimeout(check, ownerTimeoutMs);
           return;
         }
@@ -195,8 +211,23 @@ export class GuardedPeer {
   }
 
   private heard(): void {
-    this.lastAnswer = performance.now();
+    this.answers++;
   }
+
+  private readonly answered = (v: FetchResult): FetchResult => {
+    this.heard();
+    return v;
+  };
+
+  /** A fetch failed on the lean path: a miss counts for the breaker (through cockatiel), an answer does not. */
+  private readonly missedOrAnswered = (err: unknown): never => {
+    if (err instanceof Error && isMiss(err)) {
+      if (this.breaker.state === CircuitState.Closed) void this.breaker.execute(() => Promise.reject(err)).catch(() => {});
+    } else {
+      this.heard();
+    }
+    throw err;
+  };
 
   private suspectError(): PeerUnavailableError {
     return new PeerUnavailableError(`peer ${this.id} is suspect (it missed its recent deadlines); not called`, this.id, 'suspect');

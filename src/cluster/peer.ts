@@ -23,8 +23,17 @@ export type FetchResult = Uint8Array | undefined;
 export interface PeerClient {
   readonly peer: NodeInfo;
   readonly id: string;
-  /** One key from its owner (the transport may coalesce concurrent fetches into one call). */
-  fetch(group: string, key: string, timeoutMs: number): Promise<FetchResult>;
+  /**
+   * One key from its owner (the transport may coalesce concurrent fetches into one call). With
+   * `ownerDeadlines`, it also gives up — PeerUnavailableError, reason `timeout` — once the peer has
+   * answered nothing at all, this call or any other, for `ownerTimeoutMs`.
+   */
+  fetch(group: string, key: string, timeoutMs: number, ownerTimeoutMs?: number): Promise<FetchResult>;
+  /**
+   * True when `fetch` keeps the owner deadline itself (the transport sees every answer of the
+   * peer, so it needs no timer per call). Otherwise the cluster keeps it around each fetch.
+   */
+  readonly ownerDeadlines?: boolean;
   /**
    * Handoff: the peer's copy of a key it owned until a recent ring change gave the key to this node
    * (undefined: it holds none; null: it holds nothing to hand over for any key). Cache only, never
@@ -39,6 +48,8 @@ export interface PeerClient {
   invalidate(group: string, key: string, timeoutMs: number): Promise<void>;
   /** Drop keys from the peer's caches in one call. */
   invalidateMany(group: string, keys: readonly string[], timeoutMs: number): Promise<void>;
+  /** Drop every entry of a group from the peer's caches; resolves with how many it held. */
+  flush(group: string, timeoutMs: number): Promise<number>;
   /** Connection state for stats (`READY`, `CONNECTING`, …; transport-defined). */
   state(): string;
   /** Call counters for stats (transport-defined names). */
@@ -64,6 +75,11 @@ export interface ServedGroup {
    * needs serveLoad (or serveGet, if the group is not serving yet).
    */
   serveCached?(key: string): Uint8Array | NotFound | undefined;
+  /**
+   * Like serveCached, but the bytes may be a view that the next call on this group overwrites
+   * (the cache's own I/O area): copy them at once. Saves the copy serveCached makes.
+   */
+  serveCachedView?(key: string): Uint8Array | NotFound | undefined;
   serveLoad?(key: string): Promise<Uint8Array | undefined>;
   /** Store as owner, then invalidate on every other node. */
   serveSet(key: string, value: Uint8Array, ttl: number | undefined): Promise<void>;
@@ -71,6 +87,8 @@ export interface ServedGroup {
   serveRemove(keys: string[]): Promise<number>;
   /** Drop the keys from this node's caches. */
   serveInvalidate(keys: string[]): void;
+  /** Drop every entry of the group from this node's caches; returns how many there were. */
+  serveFlush(): number;
   /** This node's copy of a key it gave up to the asking node (handoff); undefined: none. Never loads. */
   serveHandoff?(key: string): Uint8Array | undefined;
 }
@@ -107,10 +125,13 @@ export interface MethodCounters {
 export interface ServerStats {
   get: MethodCounters;
   getMany: MethodCounters;
+  /** Batches received on fetch streams (calls = batches, keys = their keys). */
+  stream: MethodCounters;
   set: MethodCounters;
   remove: MethodCounters;
   invalidate: MethodCounters;
   handoff: MethodCounters;
+  flush: MethodCounters;
   /** Failed calls by status name (transport-defined; NOT_FOUND included). */
   errors: Record<string, number>;
 }

@@ -44,6 +44,14 @@ export class SingleFlight<T> {
     return true;
   }
 
+  /** Detach every in-flight call (a flush): none of their results is cached. Returns how many. */
+  forgetAll(): number {
+    const n = this.map.size;
+    for (const f of this.map.values()) f.stale = true;
+    this.map.clear();
+    return n;
+  }
+
   has(key: string): boolean {
     return this.map.has(key);
   }

@@ -159,8 +159,48 @@ export interface GroupStats {
   handoffsOut: number;
   /** Writes that met a node whose ring gave the key to another node, and were routed again. */
   writeReroutes: number;
+  /** Flushes of the group this node applied (its own and those its peers asked for). */
+  flushes: number;
   main: { entries: number; bytes: number; maxBytes: number };
   hot: { entries: number; bytes: number; maxBytes: number };
+}
+
+/** One node's part of a flush (`Group.flush`). */
+export interface FlushResult {
+  /** The node's id. */
+  id: string;
+  self: boolean;
+  /** Whether the node dropped the group's entries. */
+  ok: boolean;
+  /** Entries it dropped (main and hot cache). */
+  dropped: number;
+  /** Why it did not (unreachable, suspect, no such group…); undefined when ok. */
+  error?: Error;
+}
+
+/** One value of `Group.setMany`. */
+export interface SetManyItem {
+  key: string;
+  value: Uint8Array | string;
+  /** TTL in ms; 0 = never expires; omitted = the group's `ttl`. */
+  ttl?: number;
+}
+
+export interface SetManyResult {
+  /** Items stored on their owners. */
+  stored: number;
+  /** Items that were not stored (their owner could not be reached, or did not take them), by index. */
+  failed: Array<{ index: number; key: string; error: Error }>;
+}
+
+/**
+ * A cache that can write and read snapshots and be iterated (ArenaCache can): what a group needs
+ * for warm restarts and key listings. Other ByteCaches work in groups, without those.
+ */
+export interface SnapshotCache extends ByteCache {
+  dumpChunks(): Iterable<Uint8Array>;
+  loadChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number; overflow: number }>;
+  entries(): Iterable<[Uint8Array, Uint8Array]>;
 }
 
 /** Creates a group's cache. Default: `ArenaCache.create`. */

@@ -32,6 +32,8 @@ export const S3_CHANCES = 8; // second chances s3fifo's main queue gives per cal
 // ---- sizing ----
 export const DEFAULT_BYTES_PER_ENTRY = 64;
 export const MIN_SEGMENT_STORAGE = 1024; // bytes of entry storage a segment needs at least
+export const MIN_SEG_ENTRIES = 1;
+export const MIN_SEG_ENTRIES_S3FIFO = 2;
 
 // ---- init flags ----
 export const INIT_LOG = 1; // give every slot an eviction log

@@ -43,6 +43,7 @@ export const Header = {
   MAX_ENTRIES: g.H_MAX_ENTRIES,
   SLOT_TABLE: g.H_SLOT_TABLE,
   END: g.H_END,
+  DATA_BASE: g.H_DATA_BASE,
   SMALL_BYTES: g.H_SMALL_BYTES,
   TTL_SEEN: g.H_TTL_SEEN,
   EPOCH: g.H_EPOCH,
@@ -113,7 +114,7 @@ export const Scan = {
 export const scanRecordsAt = (maxKeyBytes: number): number => (Scan.KEY + maxKeyBytes + 7) & ~7;
 
 // ---- limits init applies (docs/ABI.md sections 3 and 11) ----
-export const { MIN_SEGMENT_STORAGE, DEFAULT_BYTES_PER_ENTRY, TABLE_ALIGN } = g;
+export const { MIN_SEGMENT_STORAGE, MIN_SEG_ENTRIES, MIN_SEG_ENTRIES_S3FIFO, DEFAULT_BYTES_PER_ENTRY, TABLE_ALIGN } = g;
 export const MAX_SEGMENTS = 1024;
 export const MAX_THREADS = 1024;
 export const MAX_KEY_LIMIT = 65535;

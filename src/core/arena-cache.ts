@@ -98,6 +98,9 @@ export class ArenaCache implements ByteCache {
   private readonly io: IoArea;
   /** io.start, for the hot path. */
   private readonly at: number;
+  /** [dataBase, dataEnd): where entries live; a borrowed view must lie there or in the I/O area. */
+  private readonly dataBase: number;
+  private readonly dataEnd: number;
   private readonly clock: ArenaClock;
   private readonly pool = new ValuePool();
   /** Present only when this thread has an onEvict (and the arena eviction logs). */
@@ -123,6 +126,8 @@ export class ArenaCache implements ByteCache {
     const memory = arena.memory.buffer;
     this.io = arena.ioArea();
     this.at = this.io.start;
+    this.dataBase = arena.field(Header.DATA_BASE);
+    this.dataEnd = arena.field(Header.END);
     this.clock = new ArenaClock(memory, arena.header + Header.TTL_SEEN, host.clock);
     const logAt = arena.logAt();
     this.log = host.onEvict !== undefined && logAt !== 0
@@ -245,19 +250,23 @@ export class ArenaCache implements ByteCache {
   }
 
   /**
-   * A borrowed view of the value of `key`, recorded as an access as get does, without a buffer
-   * of its own: the core copies the value into this thread's I/O area and the view shows it
-   * there. It is valid only until the next call on this cache (that call reuses the area); read
-   * it at once, or copy it (`slice()`, or `getInto` into your own buffer). Writing into the view
-   * changes nothing in the cache. In a shared arena the view belongs to this thread alone.
+   * A borrowed view of the value of `key`, recorded as an access as get does, with no copy made
+   * for the caller: in a private arena the view shows the value where it lives in the arena (a
+   * value that wraps around its segment's end, and every value of a shared arena, where another
+   * thread may move it at any moment, is copied into this thread's I/O area first). It is valid
+   * only until the next call on this cache, which may move, overwrite or evict the value: read it
+   * at once, or copy it (`slice()`, or `getInto` into your own buffer). Do not write into it: the
+   * bytes may be the stored value's own (the arena's structure is never reachable through it).
    */
   getView(key: Key): Uint8Array | undefined {
     const klen = this.writeKey(key);
-    const r = this.arena.ex.get(this.slot, klen, this.clock.now());
+    const r = this.arena.ex.get_ref(this.slot, klen, this.clock.now());
     let view: Uint8Array | undefined;
     if (r >= 0) {
-      this.io.check(this.at, r);
-      view = this.io.u8.subarray(this.at, this.at + r);
+      const from = this.io.getU32(this.at);
+      // The value lies in the data region (in place) or in this thread's area (copied).
+      if (!(from >= this.dataBase && from + r <= this.dataEnd)) this.io.check(from, r);
+      view = this.io.u8.subarray(from, from + r);
     } else if (r !== Status.NOT_FOUND) {
       throw this.failure(r);
     }
@@ -641,7 +650,10 @@ export class ArenaCache implements ByteCache {
     const restorer = this.restorer();
     const reader = new SnapshotReader(restorer);
     try {
-      for await (const chunk of source as AsyncIterable<Uint8Array>) reader.push(chunk);
+      for await (const chunk of source as AsyncIterable<Uint8Array>) {
+        reader.push(chunk);
+        restorer.settle(); // nothing may wait in the I/O area across the await
+      }
       reader.end();
     } catch (e) {
       if (clearOnError && e instanceof SnapshotError) this.clear();
@@ -730,7 +742,7 @@ export class ArenaCache implements ByteCache {
     let value: Uint8Array | undefined;
     if (r >= 0) {
       this.io.check(this.at, r);
-      value = this.pool.copy(this.io.u8, this.at, r);
+      value = this.pool.copy(this.io.u8, this.io.u32, this.at, r);
     } else if (r !== Status.NOT_FOUND) {
       throw this.failure(r);
     }

@@ -150,7 +150,7 @@ export class Batches {
         const len = results[(table >>> 2) + j];
         if (len >= 0) {
           io.check(vp, len);
-          out[from + j] = this.pool.copy(io.u8, vp, len);
+          out[from + j] = this.pool.copy(io.u8, io.u32, vp, len);
           vp += len;
         } else if (len === Status.NOT_FOUND) {
           out[from + j] = undefined;
@@ -180,7 +180,7 @@ export class Batches {
     if (r === Status.NOT_FOUND) return undefined;
     if (r < 0) throw new Error(`arenacache: get failed (${STATUS_NAMES[r] ?? r})`);
     io.check(io.start, r);
-    return this.pool.copy(io.u8, io.start, r);
+    return this.pool.copy(io.u8, io.u32, io.start, r);
   }
 
   /** Lays out and applies the records from `from` that fit one I/O area; returns the next index. */

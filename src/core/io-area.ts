@@ -22,7 +22,8 @@ export class IoArea {
   readonly size: number;
   /** The whole memory, for reading results (the arena never grows after init: the views stay valid). Write through the methods. */
   readonly u8: Uint8Array;
-  private readonly u32: Uint32Array;
+  /** The whole memory as u32 (reads: check the range first). */
+  readonly u32: Uint32Array;
   /** The whole memory as i32, for reading a table after one `check` of its range. */
   readonly i32: Int32Array;
   private readonly dv: DataView;

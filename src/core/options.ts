@@ -2,12 +2,14 @@
  * The options of ArenaCache.create / createShared / attach: their defaults and their rules, each
  * written once. Resolving checks every option before anything is compiled or allocated.
  */
-import { MAX_KEY_LIMIT, MAX_SEGMENTS, MAX_THREADS, MIN_SEGMENT_STORAGE, POLICY_NAMES, U32_MAX, type PolicyName } from './abi.js';
+import { MAX_KEY_LIMIT, MAX_SEGMENTS, MAX_THREADS, MIN_SEGMENT_STORAGE, MIN_SEG_ENTRIES, MIN_SEG_ENTRIES_S3FIFO, POLICY_NAMES, U32_MAX, type PolicyName } from './abi.js';
 import { checkInteger, checkOptionalBoolean, checkOptionalFunction, checkTtl, describe } from './validate.js';
 import type { OnEvict } from './evict-log.js';
 import type { ArenaCacheOptions, EvictReason, FetchMethod } from './types.js';
 
 export const DEFAULT_SEGMENTS = 16;
+/** With maxEntries and no segments: fewer segments while a segment would hold fewer entries than this. */
+const MIN_AUTO_SEGMENT_ENTRIES = 64;
 export const DEFAULT_MAX_KEY_BYTES = 1024;
 // The I/O area holds a key plus a value, so this default also sets its size: 1 MiB is ~1 B per
 // entry at a million entries, where 8 MiB would add 8.
@@ -53,11 +55,17 @@ export interface HostConfig {
 }
 
 export function resolveLayout(options: ArenaCacheOptions, logs: boolean): Layout {
-  const segments = checkInteger('segments', options.segments ?? DEFAULT_SEGMENTS, 1, MAX_SEGMENTS);
-  if ((segments & (segments - 1)) !== 0) throw new RangeError(`segments must be a power of two, got ${segments}`);
   const policy = options.policy ?? DEFAULT_POLICY;
   if (!POLICY_NAMES.includes(policy as PolicyName)) {
     throw new RangeError(`policy must be one of ${POLICY_NAMES.join(', ')}, got ${describe(policy)}`);
+  }
+  const maxEntries = options.maxEntries === undefined ? 0 : checkInteger('maxEntries', options.maxEntries, 1, U32_MAX);
+  const segments = checkInteger('segments', options.segments ?? autoSegments(maxEntries), 1, MAX_SEGMENTS);
+  if ((segments & (segments - 1)) !== 0) throw new RangeError(`segments must be a power of two, got ${segments}`);
+  // maxEntries is a bound, split evenly: each segment holds floor(maxEntries / segments).
+  const perSegment = policy === 's3fifo' ? MIN_SEG_ENTRIES_S3FIFO : MIN_SEG_ENTRIES;
+  if (maxEntries !== 0 && Math.floor(maxEntries / segments) < perSegment) {
+    throw new RangeError(`maxEntries must be at least ${perSegment * segments} with ${segments} segment(s) and policy ${policy}, got ${maxEntries}`);
   }
   checkOptionalBoolean('prefault', options.prefault);
   return {
@@ -68,10 +76,17 @@ export function resolveLayout(options: ArenaCacheOptions, logs: boolean): Layout
     ttl: checkTtl('ttl', options.ttl ?? 0),
     logs,
     policy: policy as PolicyName,
-    maxEntries: options.maxEntries === undefined ? 0 : checkInteger('maxEntries', options.maxEntries, 1, U32_MAX),
+    maxEntries,
     seed: resolveSeed(options.seed),
     prefault: options.prefault ?? false,
   };
+}
+
+/** Segments when none are given: the default, halved while a segment would hold too few entries. */
+function autoSegments(maxEntries: number): number {
+  let segments = DEFAULT_SEGMENTS;
+  while (maxEntries !== 0 && segments > 1 && maxEntries / segments < MIN_AUTO_SEGMENT_ENTRIES) segments /= 2;
+  return segments;
 }
 
 /**

@@ -117,6 +117,15 @@ export class Restorer implements RecordSink {
     this.cut();
   }
 
+  /**
+   * Applies every record received so far. A streamed load calls it after each chunk, before it
+   * awaits the next: meanwhile the cache may be used (by the caller or the sweeper's timer), and
+   * every call of this thread writes the I/O area where records are staged.
+   */
+  settle(): void {
+    this.flush();
+  }
+
   /** Applies what is staged; the result. */
   end(): SnapshotLoadResult {
     this.flush();

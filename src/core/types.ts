@@ -28,8 +28,10 @@ export interface ArenaCacheOptions {
   /** Memory for entries and index, in bytes (the arena's budget). Required. */
   maxBytes: number;
   /**
-   * Entries the cache may hold (like lru-cache's `max`): sizes the index. Default: one per 64 bytes
-   * of maxBytes, so entries smaller than that on average are limited by count.
+   * The most entries the cache holds (like lru-cache's `max`), split evenly over the segments
+   * (each holds floor(maxEntries / segments)); it also sizes the index. Without `segments`, fewer
+   * segments are used for small limits. Default: no bound beyond an index of one entry per 64
+   * bytes of maxBytes, so entries smaller than that on average are limited by count.
    */
   maxEntries?: number;
   /** The eviction policy. Default 's3fifo' (docs/design.md says why). */
@@ -191,6 +193,11 @@ export type SnapshotSource = Uint8Array | ChunkSource | (() => ChunkSource);
  */
 export interface ByteCache {
   get(key: Key): Uint8Array | undefined;
+  /**
+   * Optional: like get, but a view valid only until the next call on this cache (no copy of its
+   * own; ArenaCache.getView). The peer server copies it straight into the outgoing message.
+   */
+  getView?(key: Key): Uint8Array | undefined;
   peek(key: Key): Uint8Array | undefined;
   has(key: Key): boolean;
   set(key: Key, value: Value, options?: SetOptions): this;

@@ -18,5 +18,6 @@ export {
   statusOf,
   type GrpcTransportOptions,
   type TlsConfig,
-  type BatcherOptions,
+  BATCH_DEFAULTS,
+  type BatchOptions,
 } from '../transport/index.js';

@@ -28,6 +28,8 @@ Usage:
   ${CLIENT_USAGE.get}
   ${CLIENT_USAGE.set}
   ${CLIENT_USAGE.del}
+  ${CLIENT_USAGE.keys}
+  ${CLIENT_USAGE.flush}
   ${CLIENT_USAGE.stats}
   ${CLIENT_USAGE.members}
   arenacache help [command]           help for a command
@@ -35,6 +37,9 @@ Usage:
 
 Client exit codes: 0 found / done, 1 not found, 2 error.
 `;
+
+/** At shutdown, snapshots that wrote nothing for this long are given up (exit 1). */
+const SNAPSHOT_STALL_MS = 5000;
 
 async function serve(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
@@ -105,11 +110,21 @@ async function serve(argv: string[]): Promise<number> {
       process.exit(1);
     }
     logger.info({ signal }, 'signal received: shutting down');
-    // Safety net: the drain is bounded, but never hang on a stuck close.
-    setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeout }, 'shutdown overran its bound: exiting');
-      process.exit(1);
-    }, config.shutdownTimeout + 5000).unref();
+    // Safety net: the drain is bounded, but never hang on a stuck close. Snapshots (--data-dir)
+    // are not bounded by time: the net waits for them as long as they make progress.
+    let written = -1;
+    const net = (ms: number): void => {
+      setTimeout(() => {
+        const progress = node.snapshotProgress;
+        if (progress !== undefined && progress > written) {
+          written = progress;
+          return net(SNAPSHOT_STALL_MS);
+        }
+        logger.error({ timeoutMs: config.shutdownTimeout, ...(progress !== undefined ? { snapshotBytes: progress } : {}) }, progress !== undefined ? 'snapshot write stalled: exiting' : 'shutdown overran its bound: exiting');
+        process.exit(1);
+      }, ms).unref();
+    };
+    net(config.shutdownTimeout + 5000);
     node.stop(signal).then(
       () => process.exit(0),
       (err: unknown) => {
@@ -151,6 +166,8 @@ async function main(argv: string[]): Promise<number> {
     case 'get':
     case 'set':
     case 'del':
+    case 'keys':
+    case 'flush':
     case 'stats':
     case 'members':
       return runClient(command, rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });

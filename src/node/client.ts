@@ -4,6 +4,8 @@
  *   arenacache get <group> <key>            value bytes on stdout
  *   arenacache set <group> <key> [value]    value from the argument, --file FILE or stdin
  *   arenacache del <group> <key>
+ *   arenacache keys <group> [--prefix P] [--limit N]   this node's keys of the group (admin token)
+ *   arenacache flush <group>                 drop the group on every node
  *   arenacache stats | members
  *
  * Exit codes: 0 found / done, 1 not found, 2 any error (bad usage, node unreachable, error status).
@@ -17,7 +19,7 @@ export const EXIT_ERROR = 2;
 
 export const CLIENT_FLAGS = {
   url: { type: 'string', placeholder: 'URL', env: 'ARENACACHE_URL', default: 'http://127.0.0.1:7080', help: 'node HTTP API base URL' },
-  token: { type: 'string', placeholder: 'TOKEN', env: 'ARENACACHE_AUTH_TOKEN', help: 'bearer token for set/del (when the node requires one)' },
+  token: { type: 'string', placeholder: 'TOKEN', env: 'ARENACACHE_AUTH_TOKEN', help: 'bearer token for set/del/flush, the admin token for keys (when the node requires one)' },
   timeout: { type: 'string', placeholder: 'MS', env: 'ARENACACHE_TIMEOUT', default: '10000', help: 'request timeout in ms' },
 } as const;
 
@@ -41,6 +43,9 @@ export const CLIENT_USAGE: Record<string, string> = {
   set: 'arenacache set <group> <key> [value | -] [--file FILE] [--ttl DURATION] [--url URL] [--token TOKEN]\n' +
     '    value from the argument, from --file, or from stdin (no value, or "-")',
   del: 'arenacache del <group> <key> [--url URL] [--token TOKEN]   (0 deleted, 1 not found, 2 error)',
+  keys: 'arenacache keys <group> [--prefix P] [--limit N] [--json] [--url URL] [--token TOKEN]\n' +
+    '    the keys this node holds as owner, one per line (--json: a JSON array); all of them, or the first N',
+  flush: 'arenacache flush <group> [--url URL] [--token TOKEN]   drop the group on every node (0 all, 2 not all)',
   stats: 'arenacache stats [--url URL]                      node, group and segment statistics (JSON)',
   members: 'arenacache members [--json] [--url URL]          the ring as this node sees it',
 };
@@ -70,6 +75,8 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
       timeout: { type: 'string' },
       file: { type: 'string' },
       ttl: { type: 'string' },
+      prefix: { type: 'string' },
+      limit: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,7 +93,7 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
     timeoutMs: timeout,
   };
   const only = (allowed: string[]) => {
-    for (const k of ['file', 'ttl', 'json'] as const) {
+    for (const k of ['file', 'ttl', 'json', 'prefix', 'limit'] as const) {
       if (values[k] !== undefined && !allowed.includes(k)) throw new UsageError(`--${k} does not apply to ${command}`);
     }
   };
@@ -138,6 +145,49 @@ async function dispatch(command: string, argv: string[], io: ClientIo): Promise<
       await expectOk(res);
       return EXIT_OK;
     }
+    case 'keys': {
+      only(['prefix', 'limit', 'json']);
+      need(1);
+      const group = positionals[0]!;
+      if (group === '') throw new UsageError('empty group name');
+      let max = Infinity;
+      if (values.limit !== undefined) {
+        max = /^[0-9]+$/.test(values.limit) ? Number(values.limit) : NaN;
+        if (!(max >= 1)) throw new UsageError('--limit: a positive number of keys');
+      }
+      const keys: string[] = [];
+      let cursor: string | null | undefined;
+      do {
+        const q = new URLSearchParams({ limit: String(Math.min(1000, max - keys.length)) });
+        if (values.prefix !== undefined) q.set('prefix', values.prefix);
+        if (cursor) q.set('cursor', cursor);
+        const res = await call(c, 'GET', `/v1/groups/${encodeURIComponent(group)}/keys?${q}`, undefined, {}, true);
+        await expectOk(res);
+        const page = (await res.json()) as { keys: string[]; cursor: string | null };
+        for (const k of page.keys) {
+          keys.push(k);
+          if (!values.json) io.stdout.write(k + '\n');
+        }
+        cursor = page.cursor;
+      } while (cursor !== null && keys.length < max);
+      if (values.json) io.stdout.write(JSON.stringify(keys) + '\n');
+      return EXIT_OK;
+    }
+    case 'flush': {
+      only([]);
+      need(1);
+      const group = positionals[0]!;
+      if (group === '') throw new UsageError('empty group name');
+      const res = await call(c, 'POST', `/v1/groups/${encodeURIComponent(group)}/flush`);
+      const body = (await errorBody(res)) as { nodes?: Array<{ id: string; ok: boolean; dropped: number; error?: string; message?: string }> } | null;
+      if (!res.ok && !body?.nodes) await expectOk(res);
+      for (const n of body!.nodes!) {
+        io.stdout.write(`${n.id}\t${n.ok ? `flushed (${n.dropped} entries)` : `NOT flushed: ${n.error}: ${n.message}`}\n`);
+      }
+      if (res.ok) return EXIT_OK;
+      await expectOk(res);
+      return EXIT_ERROR;
+    }
     case 'stats': {
       only([]);
       need(0);
@@ -177,7 +227,9 @@ export function clientFlagsHelp(): string {
   }
   lines.push('  --file FILE'.padEnd(28) + 'set: read the value from FILE');
   lines.push('  --ttl DURATION'.padEnd(28) + 'set: TTL of the value (ms, or 500ms, 30s, 5m, 1h; 0 = none)');
-  lines.push('  --json'.padEnd(28) + 'members: print JSON instead of a table');
+  lines.push('  --json'.padEnd(28) + 'members, keys: print JSON instead of a table / lines');
+  lines.push('  --prefix P'.padEnd(28) + 'keys: only keys starting with P');
+  lines.push('  --limit N'.padEnd(28) + 'keys: at most N keys (default: all)');
   return lines.join('\n') + '\n';
 }
 
@@ -187,9 +239,10 @@ function keyPath(group: string, key: string): string {
   return `/v1/groups/${encodeURIComponent(group)}/keys/${encodeURIComponent(key)}`;
 }
 
-async function call(c: Common, method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+/** `withToken`: send --token (writes always do; reads only when asked, e.g. the key listing). */
+async function call(c: Common, method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}, withToken = method !== 'GET'): Promise<Response> {
   const h: Record<string, string> = { ...headers };
-  if (c.token && (method === 'PUT' || method === 'DELETE')) h.authorization = `Bearer ${c.token}`;
+  if (c.token && withToken) h.authorization = `Bearer ${c.token}`;
   try {
     return await fetch(c.url + path, {
       method,

@@ -5,6 +5,9 @@
  *   PUT      /v1/groups/{group}/keys/{key}   raw bytes in; TTL from X-Arenacache-Ttl or ?ttl= (204)
  *   DELETE   /v1/groups/{group}/keys/{key}   204 when it existed, 404 when it did not
  *   POST     /v1/groups/{group}/get-many     JSON {"keys":[…]} or a length-prefixed binary batch
+ *   GET      /v1/groups/{group}/keys         paged key listing (key-listing.ts), admin token
+ *   POST     /v1/groups/{group}/set-many     JSON {"items":[{key, value, ttl?}…]} (set-many.ts), write token
+ *   POST     /v1/groups/{group}/flush        drop the group on every node, write token
  *   GET      /v1/stats  /v1/members  /metrics  /healthz  /readyz
  *
  * Errors are JSON `{ "error": code, "message": text }`. See docs/node.md for the reference.
@@ -13,15 +16,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Group } from '../cluster/group.js';
-import {
-  ClosedError,
-  DeadlineError,
-  GroupError,
-  InvalidArgumentError,
-  LoaderError,
-  NotOwnerError,
-  PeerUnavailableError,
-} from '../cluster/errors.js';
+import { ClientAbortedError, HttpError, MAX_BATCH_KEYS, readBody, send, sendJson, toHttpError } from './http-io.js';
+import { KeyListings } from './key-listing.js';
+import { setMany } from './set-many.js';
 import { GROUP_NAME_RE } from '../cluster/validate.js';
 import { parseDuration } from './config/index.js';
 import type { Logger } from './logger.js';
@@ -46,8 +43,7 @@ function requestId(req: IncomingMessage): string {
 export function logKey(key: string): string {
   return key.length > LOG_KEY_CHARS ? key.slice(0, LOG_KEY_CHARS) + '…' : key;
 }
-/** Most keys in one get-many request. */
-export const MAX_BATCH_KEYS = 4096;
+export { MAX_BATCH_KEYS };
 
 export interface ApiHost {
   /** The cluster once groups exist; undefined while the node is starting. */
@@ -61,30 +57,27 @@ export interface ApiHost {
   authToken: string | undefined;
   /** Bearer token for reads (GET/HEAD of keys, get-many, /v1/stats, /v1/members, /metrics); off when undefined. */
   readToken?: string | undefined;
+  /**
+   * Bearer token for the key listing; also accepted wherever the others are. Without it the listing
+   * is open only when the node has no token at all.
+   */
+  adminToken?: string | undefined;
   logger: Logger;
   /** True while shutting down: responses close their connection. */
   draining(): boolean;
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 type Route =
   | { kind: 'key'; group: string; key: string }
-  | { kind: 'get-many'; group: string }
+  | { kind: 'get-many' | 'keys' | 'set-many' | 'flush'; group: string }
   | { kind: 'stats' | 'members' | 'metrics' | 'healthz' | 'readyz' | 'none' };
 
 const ROUTE_LABEL: Record<Route['kind'], string> = {
   key: '/v1/groups/:group/keys/:key',
   'get-many': '/v1/groups/:group/get-many',
+  keys: '/v1/groups/:group/keys',
+  'set-many': '/v1/groups/:group/set-many',
+  flush: '/v1/groups/:group/flush',
   stats: '/v1/stats',
   members: '/v1/members',
   metrics: '/metrics',
@@ -123,6 +116,9 @@ export function route(path: string): Route {
   const tail = rest.slice(slash);
   const rawGroup = rest.slice(0, slash);
   if (tail === '/get-many') return { kind: 'get-many', group: decode(rawGroup, 'bad_group') };
+  if (tail === '/keys') return { kind: 'keys', group: decode(rawGroup, 'bad_group') };
+  if (tail === '/set-many') return { kind: 'set-many', group: decode(rawGroup, 'bad_group') };
+  if (tail === '/flush') return { kind: 'flush', group: decode(rawGroup, 'bad_group') };
   if (tail.startsWith('/keys/')) {
     // The key is everything after /keys/ (it may contain '/'), percent-decoded.
     return { kind: 'key', group: decode(rawGroup, 'bad_group'), key: decode(tail.slice(6), 'bad_key') };
@@ -132,6 +128,7 @@ export function route(path: string): Route {
 
 export function createHandler(host: ApiHost): (req: IncomingMessage, res: ServerResponse) => void {
   const log = host.logger;
+  const listings = new KeyListings();
   return (req, res) => {
     const t0 = process.hrtime.bigint();
     host.metrics.httpInFlight.inc();
@@ -165,11 +162,19 @@ export function createHandler(host: ApiHost): (req: IncomingMessage, res: Server
     }
     label = ROUTE_LABEL[r.kind];
     if (r.kind === 'key') key = r.key;
-    handle(host, r, req, res, query).catch((err: unknown) => sendError(res, err, log, reqId));
+    handle(host, r, req, res, query, q < 0 ? '' : url.slice(q + 1), listings).catch((err: unknown) => sendError(res, err, log, reqId));
   };
 }
 
-async function handle(host: ApiHost, r: Route, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+async function handle(
+  host: ApiHost,
+  r: Route,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  rawQuery: string,
+  listings: KeyListings,
+): Promise<void> {
   const method = req.method ?? 'GET';
   switch (r.kind) {
     case 'healthz':
@@ -227,7 +232,48 @@ async function handle(host: ApiHost, r: Route, req: IncomingMessage, res: Server
       const group = groupOf(host, r.group);
       return getMany(group, req, res);
     }
+    case 'keys': {
+      allow(method, ['GET']); // not HEAD: a page moves the listing on
+      authorizeAdmin(host, req);
+      const group = groupOf(host, r.group);
+      return sendJson(res, 200, listings.page(group, rawQuery));
+    }
+    case 'set-many': {
+      allow(method, ['POST']);
+      authorize(host, req);
+      return setMany(groupOf(host, r.group), req, res);
+    }
+    case 'flush': {
+      allow(method, ['POST']);
+      authorize(host, req);
+      return flush(groupOf(host, r.group), res, host.logger);
+    }
   }
+}
+
+// ----------------------------------------------------------------------------- flush
+
+/**
+ * Drop the group on every node: 200 when every node did, else 502 `partial_flush` — both with one
+ * result per node (this one first). Run it again once the failed nodes are back.
+ */
+async function flush(group: Group, res: ServerResponse, log: Logger): Promise<void> {
+  const results = await group.flush();
+  const nodes = results.map((r) => {
+    if (r.ok) return { id: r.id, self: r.self, ok: true, dropped: r.dropped };
+    const e = toHttpError(r.error);
+    return { id: r.id, self: r.self, ok: false, dropped: r.dropped, error: e.code, message: e.message };
+  });
+  const failed = nodes.filter((n) => !n.ok);
+  log.info({ group: group.name, nodes: nodes.length, failed: failed.map((n) => n.id), dropped: nodes.reduce((a, n) => a + n.dropped, 0) }, 'group flushed');
+  if (failed.length === 0) return sendJson(res, 200, { group: group.name, complete: true, nodes });
+  throw new HttpError(
+    502,
+    'partial_flush',
+    `flushed on ${nodes.length - failed.length} of ${nodes.length} nodes; not on ${failed.map((n) => `${n.id} (${n.error}: ${n.message})`).join(', ')}: flush again once they are back`,
+    {},
+    { group: group.name, complete: false, nodes },
+  );
 }
 
 // ----------------------------------------------------------------------------- get-many
@@ -328,7 +374,7 @@ function allow(method: string, methods: string[]): void {
 function authorize(host: ApiHost, req: IncomingMessage): void {
   const token = host.authToken;
   if (token === undefined) return;
-  if (!bearerIs(req, token)) {
+  if (!bearerIs(req, token) && !(host.adminToken !== undefined && bearerIs(req, host.adminToken))) {
     throw new HttpError(401, 'unauthorized', 'writes need "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
   }
 }
@@ -341,10 +387,28 @@ function authorizeRead(host: ApiHost, req: IncomingMessage): void {
   }
 }
 
-/** Whether the request carries a configured token (read or write). */
+/**
+ * The key listing needs the admin token. A node without one serves it only when it has no token
+ * at all: a node that protects its data does not list its keys to holders of lesser tokens.
+ */
+function authorizeAdmin(host: ApiHost, req: IncomingMessage): void {
+  if (host.adminToken !== undefined) {
+    if (!bearerIs(req, host.adminToken)) {
+      throw new HttpError(401, 'unauthorized', 'the key listing needs "Authorization: Bearer <admin token>"', { 'www-authenticate': 'Bearer' });
+    }
+    return;
+  }
+  if (host.authToken !== undefined || host.readToken !== undefined) {
+    throw new HttpError(403, 'forbidden', 'this node has tokens but no --admin-token: the key listing is off');
+  }
+}
+
+/** Whether the request carries a configured token (read, write or admin). */
 function presentedToken(host: ApiHost, req: IncomingMessage): boolean {
   return (
-    (host.readToken !== undefined && bearerIs(req, host.readToken)) || (host.authToken !== undefined && bearerIs(req, host.authToken))
+    (host.readToken !== undefined && bearerIs(req, host.readToken)) ||
+    (host.authToken !== undefined && bearerIs(req, host.authToken)) ||
+    (host.adminToken !== undefined && bearerIs(req, host.adminToken))
   );
 }
 
@@ -385,88 +449,6 @@ function ttlOf(req: IncomingMessage, query: URLSearchParams): number | undefined
   }
 }
 
-/** The client went away before its request body was complete: nothing to answer, nothing changed. */
-export class ClientAbortedError extends Error {
-  override readonly name = 'ClientAbortedError';
-  constructor(
-    readonly received: number,
-    readonly declared: number | undefined,
-  ) {
-    super(`the client closed the connection after ${received}${declared !== undefined ? ` of ${declared}` : ''} body bytes`);
-  }
-}
-
-/** Read the body, at most `limit` bytes (413 past it; the connection is then closed). */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number, what: string): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) {
-    res.shouldKeepAlive = false;
-    return Promise.reject(new HttpError(413, 'too_large', `body of ${declared} bytes exceeds ${what} (${limit} bytes)`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      total += c.length;
-      if (total > limit) {
-        failed = true;
-        res.shouldKeepAlive = false;
-        req.pause();
-        reject(new HttpError(413, 'too_large', `body exceeds ${what} (${limit} bytes)`));
-        return;
-      }
-      chunks.push(c);
-    });
-    const aborted = (): void => {
-      if (failed) return;
-      failed = true;
-      reject(new ClientAbortedError(total, Number.isFinite(declared) ? declared : undefined));
-    };
-    req.once('end', () => {
-      if (failed) return;
-      failed = true;
-      const b = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-      resolve(new Uint8Array(b.buffer, b.byteOffset, b.length));
-    });
-    // An upload cut short shows up as 'error' ("aborted", ECONNRESET) and/or 'close' before 'end'.
-    req.once('error', aborted);
-    req.once('close', () => {
-      if (!req.complete) aborted();
-    });
-  });
-}
-
-function send(res: ServerResponse, status: number, body?: Uint8Array, type?: string): void {
-  if (res.headersSent) return;
-  res.statusCode = status;
-  if (body !== undefined) {
-    if (type) res.setHeader('content-type', type);
-    res.setHeader('content-length', body.length);
-    res.end(body);
-  } else {
-    res.end();
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, Buffer.from(JSON.stringify(value) + '\n'), 'application/json; charset=utf-8');
-}
-
-/** Map an error to its status and JSON body. */
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof InvalidArgumentError) return new HttpError(400, 'bad_request', err.message);
-  if (err instanceof GroupError) return new HttpError(404, 'unknown_group', err.message);
-  if (err instanceof DeadlineError) return new HttpError(504, 'origin_timeout', err.message);
-  if (err instanceof LoaderError) return new HttpError(502, 'origin_error', err.message);
-  if (err instanceof PeerUnavailableError) return new HttpError(503, 'peer_unavailable', err.message);
-  if (err instanceof NotOwnerError) return new HttpError(503, 'ring_disagreement', err.message);
-  if (err instanceof ClosedError) return new HttpError(503, 'not_ready', err.message);
-  return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
-}
-
 function sendError(res: ServerResponse, err: unknown, log: Logger, reqId: string): void {
   if (err instanceof ClientAbortedError) {
     log.info({ reqId, received: err.received, declared: err.declared ?? null }, 'upload aborted by the client');
@@ -481,5 +463,5 @@ function sendError(res: ServerResponse, err: unknown, log: Logger, reqId: string
     return;
   }
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-  sendJson(res, e.status, { error: e.code, message: e.message });
+  sendJson(res, e.status, { error: e.code, message: e.message, ...e.body });
 }

@@ -12,6 +12,7 @@ import { ABI_VERSION } from '../core/abi.js';
 import type { CacheStats } from '../core/types.js';
 import type { ServerStats } from '../cluster/peer.js';
 import type { EtcdMembershipStats } from '../discovery/etcd/options.js';
+import { RESTORE_OUTCOMES, type RestoreReport } from './warm-restart.js';
 
 /** One group at scrape time: its counters and its caches' own stats (`Group.cacheStats()`). */
 export interface GroupSnapshot extends GroupCacheStats {
@@ -28,6 +29,8 @@ export interface MetricsSource {
   grpcServer(): ServerStats | undefined;
   /** undefined in static mode. */
   etcd(): EtcdMembershipStats | undefined;
+  /** What happened to each group's snapshot at start (empty without --data-dir). */
+  restores(): RestoreReport[];
 }
 
 type Labels = Record<string, string | number>;
@@ -117,6 +120,16 @@ export class NodeMetrics {
     perGroup('arenacache_removes_total', 'Keys removed through this node', 'counter', (s) => s.removes);
     perGroup('arenacache_served_keys_total', 'Keys served to peer nodes', 'counter', (s) => s.servedKeys);
     perGroup('arenacache_hot_admissions_total', 'Fetched values admitted to the hot cache', 'counter', (s) => s.hotAdmissions);
+    perGroup('arenacache_flushes_total', 'Flushes of the group applied on this node (each flush runs two rounds)', 'counter', (s) => s.flushes);
+    this.add('arenacache_snapshot_restored_entries', 'Warm restart: entries restored from the group\'s snapshot at start (0 when none, or dropped)', 'gauge', () =>
+      source.restores().map((r) => ({ value: r.entries, labels: { group: r.group } })),
+    );
+    this.add('arenacache_snapshot_restore_seconds', 'Warm restart: time spent on the group\'s snapshot at start', 'gauge', () =>
+      source.restores().map((r) => ({ value: r.seconds, labels: { group: r.group } })),
+    );
+    this.add('arenacache_snapshot_restore_outcome', 'Warm restart: 1 for what happened to the group\'s snapshot at start (restored, none, incompatible, corrupt, failed, dropped)', 'gauge', () =>
+      source.restores().flatMap((r) => RESTORE_OUTCOMES.map((o) => ({ value: r.outcome === o ? 1 : 0, labels: { group: r.group, outcome: o } }))),
+    );
     perGroup('arenacache_invalidations_received_total', 'Keys dropped because their owner changed them', 'counter', (s) => s.hotInvalidations);
     perGroup('arenacache_invalidations_sent_total', 'Invalidations sent to peers as owner', 'counter', (s) => s.invalidationsSent);
     perGroup('arenacache_invalidation_errors_total', 'Invalidations that failed', 'counter', (s) => s.invalidationErrors);
@@ -156,10 +169,10 @@ export class NodeMetrics {
       { value: source.ready() ? 1 : 0, labels: {} },
     ]);
 
-    this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method', 'counter', () => {
+    this.add('arenacache_grpc_served_calls_total', 'Peer gRPC calls served, by method (stream: fetch batches received on GetStream)', 'counter', () => {
       const s = source.grpcServer();
       if (!s) return [];
-      return (['get', 'getMany', 'set', 'remove', 'invalidate', 'handoff'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
+      return (['get', 'getMany', 'stream', 'set', 'remove', 'invalidate', 'handoff', 'flush'] as const).map((m) => ({ value: s[m].calls, labels: { method: m } }));
     });
     this.add('arenacache_grpc_served_errors_total', 'Peer gRPC calls that failed, by status code', 'counter', () =>
       Object.entries(source.grpcServer()?.errors ?? {}).map(([code, value]) => ({ value, labels: { code } })),

@@ -6,7 +6,8 @@
  * join the membership (etcd: register + list/watch) → ring built → ready.
  * Stop: readyz 503 → leave the membership (etcd lease revoked: peers drop this node at once) →
  * optional drain delay → stop accepting HTTP connections → finish in-flight requests within the bound → close loads,
- * peer channels and the gRPC server.
+ * peer channels and the gRPC server → with --data-dir, write the groups' snapshots (warm-restart.ts).
+ * With --data-dir, the snapshots are restored after the groups are created, before joining.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,7 @@ import { prepareOrigin } from './origins.js';
 import { grpcTransport } from '../transport/grpc-transport.js';
 import { readClusterSecret } from '../transport/auth.js';
 import type { Loader } from '../cluster/types.js';
+import { WarmRestart } from './warm-restart.js';
 
 export type NodeState = 'created' | 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -57,11 +59,16 @@ export class NodeServer {
   private starting: Promise<void> | undefined;
   private stopRequested = false;
   private readonly staticPeers: NodeInfo[];
+  private readonly warm: WarmRestart | undefined;
 
   constructor(options: NodeServerOptions) {
     this.config = options.config;
     this.logger = options.logger;
     this.version = options.version;
+    this.warm =
+      this.config.dataDir === undefined
+        ? undefined
+        : new WarmRestart({ dir: this.config.dataDir, logger: this.logger, version: this.version, groups: this.config.groups });
     this.staticPeers = this.config.etcd || this.config.dns ? [] : parsePeers(this.config.peers);
     this.metrics = new NodeMetrics({
       groups: () => this.groupSnapshots(),
@@ -71,6 +78,7 @@ export class NodeServer {
       ready: () => this.readiness().ready,
       grpcServer: () => (this.cluster ? this.cluster.stats().server : undefined),
       etcd: () => this.etcd?.stats(),
+      restores: () => this.warm?.reports() ?? [],
     }, { version: this.version });
     const handler = createHandler({
       cluster: () => (this.nodeState === 'ready' || this.nodeState === 'draining' ? this.cluster : undefined),
@@ -80,6 +88,7 @@ export class NodeServer {
       metrics: this.metrics,
       authToken: this.config.http.authToken,
       readToken: this.config.http.readToken,
+      adminToken: this.config.http.adminToken,
       logger: this.logger,
       draining: () => this.nodeState === 'draining' || this.nodeState === 'stopped',
     });
@@ -100,6 +109,11 @@ export class NodeServer {
 
   get self(): NodeInfo | undefined {
     return this.cluster?.self;
+  }
+
+  /** While snapshots are being written at shutdown: the bytes written so far; else undefined. */
+  get snapshotProgress(): number | undefined {
+    return this.warm?.writeProgress;
   }
 
   readiness(): { ready: boolean; state: NodeState; reason?: string; lease?: string } {
@@ -165,6 +179,8 @@ export class NodeServer {
         ...(cfg.grpc.tls ? { tls: cfg.grpc.tls } : {}),
         ...(cfg.cluster.secretFile !== undefined ? { secret: readClusterSecret(cfg.cluster.secretFile) } : {}),
         insecure: cfg.cluster.insecurePeers,
+        batch: cfg.grpc.batch,
+        stream: cfg.grpc.stream,
         shutdownGraceMs: Math.min(2000, cfg.shutdownTimeout),
       }),
       ownerTimeout: cfg.cluster.ownerTimeout,
@@ -182,6 +198,7 @@ export class NodeServer {
       this.logger.warn({ peer: peer.id, grpcAddress: peer.grpcAddress }, 'peer suspect: it missed its deadlines; loading its keys locally'),
     );
     cluster.on('peer-recovered', (peer: NodeInfo) => this.logger.info({ peer: peer.id }, 'peer answering again'));
+    cluster.on('restore-dropped', (reason: string) => this.warm?.dropped(reason));
     cluster.on('rejoined', () => {
       if (this.nodeState === 'ready') {
         this.logger.warn({}, 'rejoined: the other nodes had dropped this one; not serving what it held as owner before');
@@ -207,6 +224,9 @@ export class NodeServer {
         load = origins[i]!.loader({ group: g, maxValueBytes: group.maxValueBytes, baseDir: cfg.baseDir, logger: this.logger });
         stopped();
       }
+      // Warm restart: the snapshots go in before the node joins (and before it is ready).
+      await this.warm?.restore(cluster, () => this.stopRequested);
+      stopped();
       await this.joinCluster(cluster); // stop() closes the cluster: this rejects with ClosedError, nothing left registered
     } catch (err) {
       await this.abortStart();
@@ -226,6 +246,7 @@ export class NodeServer {
           maxBytes: g.mainBytes + g.hotBytes,
           maxValueBytes: g.maxValueBytes,
           origin: this.config.groups.find((x) => x.name === g.name)?.origin.type ?? 'none',
+          ...(this.warm ? { restored: this.warm.reports().find((r) => r.group === g.name)?.entries ?? 0 } : {}),
         })),
         version: this.version,
       },
@@ -351,9 +372,14 @@ export class NodeServer {
     this.http.closeAllConnections();
     // 3. Loads aborted, peer channels closed, gRPC server shut down (peers' calls get the grace).
     if (this.cluster) {
-      await bounded(this.cluster.close(), Math.max(deadline - Date.now(), 0) + 500).catch((err: unknown) =>
+      const cluster = this.cluster;
+      await bounded(cluster.stop(), Math.max(deadline - Date.now(), 0) + 500).catch((err: unknown) =>
         this.logger.warn({ err: String(err) }, 'closing the cluster failed'),
       );
+      // 4. Warm restart: nothing can write any more; the snapshots are written before the caches go.
+      // Not bounded by shutdownTimeout (it runs near disk speed; the CLI stops waiting only if it stalls).
+      if (this.warm && cluster.closed) await this.warm.write(cluster);
+      await cluster.close().catch(() => {});
     }
     this.etcdLog?.close();
     this.nodeState = 'stopped';

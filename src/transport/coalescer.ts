@@ -17,11 +17,19 @@
  * sit in the batch's arrays (made by one shared executor, no closure per caller); the transport
  * answers slot by slot with `settle`/`fail` — in any order and over several messages, so keys the
  * owner has cached need not wait for keys it must load — then `end()`s the batch (or `failAll`s
- * it). Every caller is settled exactly once: by its answer, by the batch's failure, or by its own
- * deadline (one timer per coalescer, armed for the earliest deadline), whichever comes first.
+ * it). Every caller is settled exactly once: by its answer, by the batch's failure, by its own
+ * deadline, or by the peer's silence (below), whichever comes first — one timer per coalescer,
+ * armed for the earliest of them.
+ *
+ * Silence (the owner deadline): a caller may also give `silenceMs`. It waits as long as the peer
+ * answers something — its batch or any other call; the transport reports every answer with
+ * `heard()` — at least every `silenceMs`; after `silenceMs` with no answer at all it gets an
+ * OwnerSilenceError. That decision is taken at the end of the event-loop turn in which the timer
+ * fired, after the turn's I/O: answers already waiting in the socket after a long turn of this
+ * process count (its own lag is not the peer's silence).
  */
 import { utf8Length } from '../core/codec.js';
-import { CallerTimeoutError, UnansweredKeyError } from './coalescer-errors.js';
+import { CallerTimeoutError, OwnerSilenceError, UnansweredKeyError } from './coalescer-errors.js';
 import { eventLoopScheduler, type Scheduler } from './scheduler.js';
 
 export interface CoalescerOptions {
@@ -33,6 +41,8 @@ export interface CoalescerOptions {
   maxBytes?: number;
   /** Batches in flight to one peer before non-full batches wait for one to return. Default no limit. */
   maxInFlight?: number;
+  /** The peer's id, named in the errors the coalescer makes (CallerTimeoutError, UnansweredKeyError). */
+  peer?: string;
 }
 
 export interface CoalescerStats {
@@ -41,6 +51,8 @@ export interface CoalescerStats {
   maxBatchSize: number;
   /** Callers whose own deadline passed first. */
   timeouts: number;
+  /** Callers that gave up on a silent peer (silenceMs). */
+  silences: number;
 }
 
 /** Sends a batch. Must eventually call batch.end() or batch.failAll(); may throw (= failAll). */
@@ -81,6 +93,10 @@ export class Batch<V> {
   deadlines: number[] = [];
   /** @internal */
   timeouts: number[] = [];
+  /** @internal per-slot silence limit (ms, Infinity = none) and when the slot started waiting for news (scheduler ms) */
+  silences: number[] = [];
+  /** @internal */
+  since: number[] = [];
   /** @internal callers not settled yet */
   open = 0;
   /** @internal */
@@ -126,7 +142,7 @@ export class Batch<V> {
         const reject = this.rejects[i];
         if (reject !== undefined) {
           this.clear(i);
-          reject(new UnansweredKeyError(this.group, this.keys[i]!, this.answered, sent));
+          reject(new UnansweredKeyError(this.owner.peer, this.group, this.keys[i]!, this.answered, sent));
         }
       }
     }
@@ -148,8 +164,13 @@ export class Batch<V> {
     this.finish();
   }
 
-  /** @internal reject callers whose deadline is ≤ now; returns the earliest remaining deadline. */
-  expire(now: number): number {
+  /**
+   * @internal Reject callers whose deadline is ≤ now. A caller whose silence limit is reached
+   * waits on if the peer was heard from since it started waiting (its wait starts again now); if
+   * not, it is rejected when `decide`, else it is left for the end-of-turn decision (`undecided`).
+   * Returns the earliest time anything remaining is due.
+   */
+  expire(now: number, heardAt: number, decide: boolean): number {
     let next = Infinity;
     for (let i = 0; i < this.keys.length; i++) {
       const reject = this.rejects[i];
@@ -158,8 +179,25 @@ export class Batch<V> {
       if (d <= now + SLACK_MS) {
         this.clear(i);
         this.owner.counters.timeouts++;
-        reject(new CallerTimeoutError(this.group, this.keys[i]!, this.timeouts[i]!));
-      } else if (d < next) next = d;
+        reject(new CallerTimeoutError(this.owner.peer, this.group, this.keys[i]!, this.timeouts[i]!));
+        continue;
+      }
+      let quiet = this.since[i]! + this.silences[i]!;
+      if (quiet <= now + SLACK_MS) {
+        if (heardAt > this.since[i]!) {
+          this.since[i] = now;
+          quiet = now + this.silences[i]!;
+        } else if (decide) {
+          this.clear(i);
+          this.owner.counters.silences++;
+          reject(new OwnerSilenceError(this.owner.peer, this.group, this.keys[i]!, this.silences[i]!));
+          continue;
+        } else {
+          this.owner.undecided = true;
+          quiet = Infinity;
+        }
+      }
+      next = Math.min(next, d, quiet);
     }
     return next;
   }
@@ -174,9 +212,12 @@ export class Batch<V> {
       this.rejects[j] = this.rejects[i];
       this.deadlines[j] = this.deadlines[i]!;
       this.timeouts[j] = this.timeouts[i]!;
+      this.silences[j] = this.silences[i]!;
+      this.since[j] = this.since[i]!;
       j++;
     }
     this.keys.length = this.resolves.length = this.rejects.length = this.deadlines.length = this.timeouts.length = j;
+    this.silences.length = this.since.length = j;
   }
 
   private clear(i: number): void {
@@ -194,11 +235,17 @@ export class Batch<V> {
 
 export class Coalescer<V> {
   /** @internal */
-  readonly counters: CoalescerStats = { batches: 0, batchedKeys: 0, maxBatchSize: 0, timeouts: 0 };
+  readonly counters: CoalescerStats = { batches: 0, batchedKeys: 0, maxBatchSize: 0, timeouts: 0, silences: 0 };
+  /** @internal a silent peer's callers wait for the end-of-turn decision */
+  undecided = false;
+  private heardAt = -Infinity;
+  private decideScheduled = false;
   private readonly windowMs: number;
   private readonly maxKeys: number;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
+  /** @internal */
+  readonly peer: string;
   private pending = new Map<string, Batch<V>>();
   /** Batches with callers still waiting (pending or in flight): what the deadline timer scans. */
   private readonly waiting = new Set<Batch<V>>();
@@ -217,14 +264,16 @@ export class Coalescer<V> {
     this.maxKeys = Math.max(1, options.maxKeys ?? 256);
     this.maxBytes = Math.max(1, options.maxBytes ?? 1 << 20);
     this.maxInFlight = Math.max(1, options.maxInFlight ?? Infinity);
+    this.peer = options.peer ?? '';
   }
 
   /**
    * The value of `key` in `group`, fetched in a batch. Rejects with the transport's error, a
-   * per-key error, or CallerTimeoutError once `timeoutMs` has passed without an answer.
+   * per-key error, CallerTimeoutError once `timeoutMs` has passed without an answer, or
+   * OwnerSilenceError after `silenceMs` in which the peer answered nothing at all.
    * `extraBytes` counts toward `maxBytes` (e.g. the value size the caller expects).
    */
-  enqueue(group: string, key: string, timeoutMs: number, extraBytes = 0): Promise<V> {
+  enqueue(group: string, key: string, timeoutMs: number, extraBytes = 0, silenceMs = Infinity): Promise<V> {
     const now = this.scheduler.now();
     const deadline = now + timeoutMs;
     const size = utf8Length(key) + extraBytes;
@@ -245,15 +294,23 @@ export class Coalescer<V> {
     b.keys.push(key);
     b.deadlines.push(deadline);
     b.timeouts.push(timeoutMs);
+    b.silences.push(silenceMs);
+    b.since.push(now);
     b.bytes += size;
     if (b.open++ === 0) this.waiting.add(b);
     if (deadline > b.deadline) b.deadline = deadline;
-    if (deadline < this.deadlineAt) this.armDeadline(deadline, now);
+    const due = Math.min(deadline, now + silenceMs);
+    if (due < this.deadlineAt) this.armDeadline(due, now);
     if (b.keys.length >= this.maxKeys || b.bytes >= this.maxBytes) {
       this.pending.delete(group);
       this.dispatch(b);
     }
     return promise;
+  }
+
+  /** The peer answered something (any call): callers waiting on its silence wait on. */
+  heard(): void {
+    this.heardAt = this.scheduler.now();
   }
 
   /** Send everything pending now, regardless of windows and limits (before closing). */
@@ -367,12 +424,27 @@ export class Coalescer<V> {
   private readonly onDeadline = (): void => {
     this.deadlineTimer = undefined;
     this.deadlineAt = Infinity;
+    this.sweep(false);
+  };
+
+  /** The end-of-turn decision on callers whose peer was silent for their whole silence limit. */
+  private readonly onDecide = (): void => {
+    this.decideScheduled = false;
+    this.sweep(true);
+  };
+
+  private sweep(decide: boolean): void {
     const now = this.scheduler.now();
+    this.undecided = false;
     let next = Infinity;
     for (const b of this.waiting) {
-      const n = b.expire(now);
+      const n = b.expire(now, this.heardAt, decide);
       if (n < next) next = n;
     }
-    if (next !== Infinity) this.armDeadline(next, now);
-  };
+    if (this.undecided && !this.decideScheduled) {
+      this.decideScheduled = true;
+      this.scheduler.endOfTurn(this.onDecide);
+    }
+    if (next !== Infinity && next < this.deadlineAt) this.armDeadline(next, now);
+  }
 }

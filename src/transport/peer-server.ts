@@ -1,9 +1,11 @@
 /**
  * The gRPC server of a node: the arenacache.v1.Peer service plus grpc.health.v1.Health.
  *
- * It validates every request completely before touching anything (so a bad request changes
- * nothing), maps errors to status codes (status.ts), and answers every request locally through
- * the cluster's `PeerHandler` — it never forwards.
+ * Messages are read and written with the wire codec (wire/): keys arrive as views of the request,
+ * values go from the cache's I/O area straight into the response (GetManyResponseWriter). It
+ * validates every request completely before touching anything (so a bad request changes nothing),
+ * maps errors to status codes (status.ts), and answers every request locally through the cluster's
+ * `PeerHandler` — it never forwards. Fetch streams (GetStream) are served by get-stream-handler.ts.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -11,31 +13,23 @@ import { GroupError, InvalidArgumentError } from '../cluster/errors.js';
 import type { MethodCounters, PeerHandler, ServedGroup, ServerStats } from '../cluster/peer.js';
 import { checkGroupName, checkTtl } from '../cluster/validate.js';
 import { NOT_FOUND } from '../cluster/types.js';
-import {
-  isMalformed,
-  MALFORMED,
-  peerService,
-  SERVICE_NAME,
-  type GetManyItem,
-  type GetManyRequest,
-  type GetManyResponse,
-  type GetRequest,
-  type GetResponse,
-  type HandoffResponse,
-  type InvalidateRequest,
-  type InvalidateResponse,
-  type RemoveRequest,
-  type RemoveResponse,
-  type SetRequest,
-  type SetResponse,
-} from './proto.js';
+import { isMalformed, MALFORMED, SERVICE_NAME, type Malformed } from './proto.js';
 import { SecretCheck } from './auth.js';
-import { serviceErrorOf, statusName, statusOf } from './status.js';
+import { MAX_KEYS_PER_REQUEST } from './batch-options.js';
+import { GetStreamHandler, type GetStreamCall, type GetStreamServer } from './get-stream-handler.js';
+import { cachedAnswer, KeyError, loadAnswer, writeAnswer, type LoadAnswer } from './key-answers.js';
+import { serviceErrorOf, statusName, statusObject } from './status.js';
+import { peerWireService } from './wire/service.js';
+import { encodeGetResponse } from './wire/get.js';
+import { encodeRemoveResponse } from './wire/small-responses.js';
+import { encodeFlushResponse } from './wire/flush.js';
+import { GetManyResponseWriter } from './wire/get-many-response-writer.js';
+import type { GetRequestOut, KeysRequestOut, SetRequestOut } from './wire/messages.js';
 
 export interface PeerServerOptions {
   /** Largest gRPC message received or sent, in bytes. */
   maxMessageBytes: number;
-  /** Most keys in one GetMany/Remove/Invalidate request. Default 4096. */
+  /** Most keys in one GetMany/GetStream batch/Remove/Invalidate request. Default 4096. */
   maxKeysPerRequest?: number;
   /** Extra grpc.Server options. */
   serverOptions?: grpc.ServerOptions;
@@ -43,47 +37,57 @@ export interface PeerServerOptions {
   secret?: Uint8Array;
 }
 
+/** Room kept in every response for what is not a value (item headers, TOO_LARGE markers, the tail). */
 const RESPONSE_MARGIN = 16 << 10;
-const ITEM_OVERHEAD = 24;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-type Callback<T> = grpc.sendUnaryData<T>;
+const EMPTY = Buffer.alloc(0);
 
-export class PeerServer {
+type Callback = grpc.sendUnaryData<Buffer>;
+type Request<T> = T | Malformed;
+
+export class PeerServer implements GetStreamServer {
   readonly server: grpc.Server;
   readonly health: HealthImplementation;
   readonly maxMessageBytes: number;
   readonly maxKeysPerRequest: number;
-  private readonly counters: ServerStats = {
+  /** Every GetMany, GetStream and Handoff response is written by this one writer (synchronously). */
+  readonly writer: GetManyResponseWriter;
+  private readonly stats_: ServerStats = {
     get: { calls: 0, keys: 0 },
     getMany: { calls: 0, keys: 0 },
+    stream: { calls: 0, keys: 0 },
     set: { calls: 0, keys: 0 },
     remove: { calls: 0, keys: 0 },
     invalidate: { calls: 0, keys: 0 },
     handoff: { calls: 0, keys: 0 },
+    flush: { calls: 0, keys: 0 },
     errors: {},
   };
+  private readonly streams = new Set<GetStreamHandler>();
+  /** Bytes an answer of each group took lately (running average): sizes GetMany/GetStream responses. */
+  private readonly answerBytes = new Map<string, number>();
   private boundPort = -1;
-  private closed = false;
+  private closing = false;
 
   constructor(
     private readonly handler: PeerHandler,
-    private readonly options: PeerServerOptions,
+    options: PeerServerOptions,
   ) {
     this.maxMessageBytes = options.maxMessageBytes;
-    this.maxKeysPerRequest = options.maxKeysPerRequest ?? 4096;
+    this.maxKeysPerRequest = options.maxKeysPerRequest ?? MAX_KEYS_PER_REQUEST;
+    this.writer = new GetManyResponseWriter({ maxBytes: this.maxMessageBytes - RESPONSE_MARGIN });
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': this.maxMessageBytes,
       'grpc.max_send_message_length': this.maxMessageBytes,
       ...options.serverOptions,
     });
-    const svc = peerService();
     const check = options.secret ? new SecretCheck(options.secret) : undefined;
     // Every Peer method needs the cluster credential (reads too: cached data must not leak, and a
     // Get can make the origin work). Checked before the request is looked at; health is open.
-    const auth =
-      <Req, Res>(counters: MethodCounters, handle: (req: Req, cb: Callback<Res>) => void) =>
-      (call: grpc.ServerUnaryCall<Req, Res>, cb: Callback<Res>): void => {
+    const unary =
+      <Req>(counters: MethodCounters, handle: (req: Request<Req>, cb: Callback) => void) =>
+      (call: grpc.ServerUnaryCall<Request<Req>, Buffer>, cb: Callback): void => {
         if (check && !check.verify(call.metadata)) {
           counters.calls++;
           this.countError(grpc.status.UNAUTHENTICATED);
@@ -92,14 +96,25 @@ export class PeerServer {
         }
         handle(call.request, cb);
       };
-    const c = this.counters;
-    this.server.addService(svc as unknown as grpc.ServiceDefinition, {
-      Get: auth(c.get, (req: GetRequest, cb: Callback<GetResponse>) => this.onGet(req, cb)),
-      GetMany: auth(c.getMany, (req: GetManyRequest, cb: Callback<GetManyResponse>) => this.onGetMany(req, cb)),
-      Set: auth(c.set, (req: SetRequest, cb: Callback<SetResponse>) => this.onSet(req, cb)),
-      Remove: auth(c.remove, (req: RemoveRequest, cb: Callback<RemoveResponse>) => this.onRemove(req, cb)),
-      Invalidate: auth(c.invalidate, (req: InvalidateRequest, cb: Callback<InvalidateResponse>) => this.onInvalidate(req, cb)),
-      Handoff: auth(c.handoff, (req: GetManyRequest, cb: Callback<HandoffResponse>) => this.onHandoff(req, cb)),
+    const c = this.stats_;
+    this.server.addService(peerWireService() as unknown as grpc.ServiceDefinition, {
+      Get: unary(c.get, (req: Request<GetRequestOut>, cb) => this.onGet(req, cb)),
+      GetMany: unary(c.getMany, (req: Request<KeysRequestOut>, cb) => this.onGetMany(req, cb)),
+      Set: unary(c.set, (req: Request<SetRequestOut>, cb) => this.onSet(req, cb)),
+      Remove: unary(c.remove, (req: Request<KeysRequestOut>, cb) => this.onRemove(req, cb)),
+      Invalidate: unary(c.invalidate, (req: Request<KeysRequestOut>, cb) => this.onInvalidate(req, cb)),
+      Handoff: unary(c.handoff, (req: Request<KeysRequestOut>, cb) => this.onHandoff(req, cb)),
+      Flush: unary(c.flush, (req: Request<{ group: string }>, cb) => this.onFlush(req, cb)),
+      GetStream: (call: GetStreamCall): void => {
+        if (check && !check.verify(call.metadata)) {
+          this.countError(grpc.status.UNAUTHENTICATED);
+          call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong cluster secret', metadata: new grpc.Metadata() });
+          return;
+        }
+        const stream = new GetStreamHandler(call, this);
+        this.streams.add(stream);
+        if (this.closing) stream.drain();
+      },
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server as unknown as Parameters<HealthImplementation['addToServer']>[0]);
@@ -120,6 +135,11 @@ export class PeerServer {
     return this.boundPort;
   }
 
+  /** Counters of fetch-stream batches (GetStreamServer). */
+  get streamCounters(): MethodCounters {
+    return this.stats_.stream;
+  }
+
   /** Health status of the whole server and of the Peer service. */
   setServing(serving: boolean): void {
     const s = serving ? 'SERVING' : 'NOT_SERVING';
@@ -128,23 +148,29 @@ export class PeerServer {
   }
 
   stats(): ServerStats {
-    const c = this.counters;
+    const c = this.stats_;
     return {
       get: { ...c.get },
       getMany: { ...c.getMany },
+      stream: { ...c.stream },
       set: { ...c.set },
       remove: { ...c.remove },
       invalidate: { ...c.invalidate },
       handoff: { ...c.handoff },
+      flush: { ...c.flush },
       errors: { ...c.errors },
     };
   }
 
-  /** Stop accepting calls; let running ones finish for up to `graceMs`, then cut them. Idempotent. */
+  /**
+   * Stop accepting calls; fetch streams end once the batches they took are answered; running calls
+   * get up to `graceMs`, then are cut. Idempotent.
+   */
   async close(graceMs = 2000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
     this.setServing(false);
+    for (const s of [...this.streams]) s.drain();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -157,157 +183,10 @@ export class PeerServer {
     });
   }
 
-  // ---------------------------------------------------------------- handlers
+  // ---------------------------------------------------------------- GetStreamServer
 
-  private onGet(req: GetRequest, cb: Callback<GetResponse>): void {
-    this.counters.get.calls++;
-    let key: string;
-    let group: ServedGroup;
-    try {
-      group = this.resolve(req);
-      key = decodeKey(req.key);
-      group.checkKey(key);
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    this.counters.get.keys++;
-    group.serveGet(key).then(
-      (value) => {
-        if (value === undefined) {
-          this.countError(grpc.status.NOT_FOUND);
-          cb({ code: grpc.status.NOT_FOUND, details: 'not found' });
-        } else if (value.length + RESPONSE_MARGIN > this.maxMessageBytes) {
-          this.countError(grpc.status.RESOURCE_EXHAUSTED);
-          cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `value of ${value.length} bytes exceeds the message limit` });
-        } else {
-          cb(null, { value });
-        }
-      },
-      (err) => this.fail(cb, err),
-    );
-  }
-
-  private onGetMany(req: GetManyRequest, cb: Callback<GetManyResponse>): void {
-    this.counters.getMany.calls++;
-    let keys: string[];
-    let group: ServedGroup;
-    try {
-      group = this.resolve(req);
-      keys = this.decodeKeys(req.keys, group);
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    this.counters.getMany.keys += keys.length;
-    // Cached keys are answered synchronously; only keys that need a load cost a promise.
-    const answers: (GetManyItem | Promise<GetManyItem>)[] = new Array(keys.length);
-    let waiting = false;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const cached = group.serveCached?.(key);
-      if (cached === NOT_FOUND) {
-        answers[i] = NOT_FOUND_ITEM;
-      } else if (cached !== undefined) {
-        answers[i] = { status: 'FOUND', value: cached };
-      } else {
-        answers[i] = (group.serveLoad && group.serveCached ? group.serveLoad(key) : group.serveGet(key)).then(foundItem, errorItem);
-        waiting = true;
-      }
-    }
-    const all = waiting ? Promise.all(answers) : Promise.resolve(answers as GetManyItem[]);
-    all.then((items) => {
-      // Keep the response under the message limit; the client fetches TOO_LARGE ones one by one.
-      let budget = this.maxMessageBytes - RESPONSE_MARGIN;
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i]!;
-        const size = (it.value?.length ?? 0) + (it.message?.length ?? 0) + ITEM_OVERHEAD;
-        if (size > budget) {
-          items[i] = { status: 'TOO_LARGE' };
-          budget -= ITEM_OVERHEAD;
-        } else {
-          budget -= size;
-        }
-      }
-      cb(null, { items });
-    }, (err) => this.fail(cb, err));
-  }
-
-  private onSet(req: SetRequest, cb: Callback<SetResponse>): void {
-    this.counters.set.calls++;
-    let key: string;
-    let group: ServedGroup;
-    try {
-      group = this.resolve(req);
-      key = decodeKey(req.key);
-      group.checkKey(key);
-      if (!(req.value instanceof Uint8Array)) throw new InvalidArgumentError('value must be bytes');
-      group.checkValue(req.value);
-      if (req.ttlMs !== undefined) checkTtl(req.ttlMs, 'ttl_ms');
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    this.counters.set.keys++;
-    group.serveSet(key, req.value, req.ttlMs).then(
-      () => cb(null, {}),
-      (err) => this.fail(cb, err),
-    );
-  }
-
-  private onRemove(req: RemoveRequest, cb: Callback<RemoveResponse>): void {
-    this.counters.remove.calls++;
-    let keys: string[];
-    let group: ServedGroup;
-    try {
-      group = this.resolve(req);
-      keys = this.decodeKeys(req.keys, group);
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    this.counters.remove.keys += keys.length;
-    group.serveRemove(keys).then(
-      (removed) => cb(null, { removed }),
-      (err) => this.fail(cb, err),
-    );
-  }
-
-  private onInvalidate(req: InvalidateRequest, cb: Callback<InvalidateResponse>): void {
-    this.counters.invalidate.calls++;
-    try {
-      const group = this.resolve(req);
-      const keys = this.decodeKeys(req.keys, group);
-      this.counters.invalidate.keys += keys.length;
-      group.serveInvalidate(keys);
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    cb(null, {});
-  }
-
-  private onHandoff(req: GetManyRequest, cb: Callback<HandoffResponse>): void {
-    this.counters.handoff.calls++;
-    let keys: string[];
-    let group: ServedGroup;
-    try {
-      group = this.resolve(req);
-      keys = this.decodeKeys(req.keys, group);
-    } catch (err) {
-      return this.fail(cb, err);
-    }
-    this.counters.handoff.keys += keys.length;
-    let budget = this.maxMessageBytes - RESPONSE_MARGIN;
-    const items = keys.map((key): GetManyItem => {
-      const value = group.serveHandoff?.(key);
-      if (value === undefined) return NOT_FOUND_ITEM;
-      if (value.length + ITEM_OVERHEAD > budget) return NOT_FOUND_ITEM; // the new owner reloads it
-      budget -= value.length + ITEM_OVERHEAD;
-      return { status: 'FOUND', value };
-    });
-    const holdsNothing = this.handler.mayHandOver?.(keys) === false;
-    cb(null, { items, holdsNothing });
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  private resolve(req: { group: string }): ServedGroup {
+  /** The group a request names; throws for a malformed request, a bad name or an unknown group. */
+  resolve(req: Request<{ group: string }>): ServedGroup {
     if (isMalformed(req)) throw new InvalidArgumentError(`malformed request: ${req[MALFORMED]}`);
     checkGroupName(req.group);
     const g = this.handler.group(req.group);
@@ -315,8 +194,8 @@ export class PeerServer {
     return g;
   }
 
-  private decodeKeys(raw: Uint8Array[], group: ServedGroup): string[] {
-    if (!Array.isArray(raw) || raw.length === 0) throw new InvalidArgumentError('keys must not be empty');
+  decodeKeys(raw: Uint8Array[], group: ServedGroup): string[] {
+    if (raw.length === 0) throw new InvalidArgumentError('keys must not be empty');
     if (raw.length > this.maxKeysPerRequest) {
       throw new InvalidArgumentError(`${raw.length} keys in one request, the limit is ${this.maxKeysPerRequest}`);
     }
@@ -329,34 +208,210 @@ export class PeerServer {
     return keys;
   }
 
-  private countError(code: number): void {
-    const name = statusName(code);
-    this.counters.errors[name] = (this.counters.errors[name] ?? 0) + 1;
+  expectedBytes(group: string, keys: number): number {
+    return keys * (this.answerBytes.get(group) ?? 0);
   }
 
-  private fail<T>(cb: Callback<T>, err: unknown): void {
-    const status = serviceErrorOf(err);
+  learnBytes(group: string, items: number, bytes: number): void {
+    if (items === 0) return;
+    const mean = bytes / items;
+    const avg = this.answerBytes.get(group);
+    this.answerBytes.set(group, avg === undefined ? mean : avg + (mean - avg) / 8);
+  }
+
+  countError(code: number): void {
+    const name = statusName(code);
+    this.stats_.errors[name] = (this.stats_.errors[name] ?? 0) + 1;
+  }
+
+  closed(stream: GetStreamHandler): void {
+    this.streams.delete(stream);
+  }
+
+  // ---------------------------------------------------------------- handlers
+
+  private onGet(req: Request<GetRequestOut>, cb: Callback): void {
+    this.stats_.get.calls++;
+    let key: string;
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      key = decodeKey((req as GetRequestOut).key);
+      group.checkKey(key);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.stats_.get.keys++;
+    const cached = cachedAnswer(group, key);
+    if (cached !== undefined) return this.answerGet(cb, cached === NOT_FOUND ? undefined : cached);
+    loadAnswer(group, key).then((a) => (a instanceof Uint8Array || a === NOT_FOUND ? this.answerGet(cb, a === NOT_FOUND ? undefined : a) : this.fail(cb, a)));
+  }
+
+  private answerGet(cb: Callback, value: Uint8Array | undefined): void {
+    if (value === undefined) {
+      this.countError(grpc.status.NOT_FOUND);
+      cb({ code: grpc.status.NOT_FOUND, details: 'not found' });
+    } else if (value.length + RESPONSE_MARGIN > this.maxMessageBytes) {
+      this.countError(grpc.status.RESOURCE_EXHAUSTED);
+      cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `value of ${value.length} bytes exceeds the message limit` });
+    } else {
+      cb(null, encodeGetResponse(value));
+    }
+  }
+
+  /**
+   * A unary GetMany: items in request order. Cached keys are written as they come; from the first
+   * key that must be loaded on, the response waits for the loads (what is written so far is kept
+   * aside, later cached values are copied).
+   */
+  private onGetMany(req: Request<KeysRequestOut>, cb: Callback): void {
+    this.stats_.getMany.calls++;
+    let keys: string[];
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      keys = this.decodeKeys((req as KeysRequestOut).keys, group);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.stats_.getMany.keys += keys.length;
+    const name = (req as KeysRequestOut).group;
+    const w = this.writer.begin(this.expectedBytes(name, keys.length));
+    let i = 0;
+    for (; i < keys.length; i++) {
+      const cached = cachedAnswer(group, keys[i]!);
+      if (cached === undefined) break;
+      writeAnswer(w, cached);
+    }
+    if (i === keys.length) {
+      this.learnBytes(name, w.count, w.byteLength);
+      return cb(null, w.finish());
+    }
+    const head = w.detach();
+    const rest = new Array<LoadAnswer | Promise<LoadAnswer>>(keys.length - i);
+    rest[0] = loadAnswer(group, keys[i]!);
+    for (let j = i + 1; j < keys.length; j++) {
+      const cached = cachedAnswer(group, keys[j]!);
+      rest[j - i] = cached === undefined ? loadAnswer(group, keys[j]!) : cached === NOT_FOUND ? cached : cached.slice();
+    }
+    void Promise.all(rest).then((answers) => {
+      const out = this.writer.begin();
+      out.raw(head.bytes, head.items);
+      for (const a of answers) writeAnswer(out, a);
+      cb(null, out.finish());
+    });
+  }
+
+  private onSet(req: Request<SetRequestOut>, cb: Callback): void {
+    this.stats_.set.calls++;
+    let key: string;
+    let group: ServedGroup;
+    let msg: SetRequestOut;
+    try {
+      group = this.resolve(req);
+      msg = req as SetRequestOut;
+      key = decodeKey(msg.key);
+      group.checkKey(key);
+      group.checkValue(msg.value);
+      if (msg.ttlMs !== undefined) checkTtl(msg.ttlMs, 'ttl_ms');
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.stats_.set.keys++;
+    group.serveSet(key, msg.value, msg.ttlMs).then(
+      () => cb(null, EMPTY),
+      (err) => this.fail(cb, err),
+    );
+  }
+
+  private onRemove(req: Request<KeysRequestOut>, cb: Callback): void {
+    this.stats_.remove.calls++;
+    let keys: string[];
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      keys = this.decodeKeys((req as KeysRequestOut).keys, group);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.stats_.remove.keys += keys.length;
+    group.serveRemove(keys).then(
+      (removed) => cb(null, encodeRemoveResponse({ removed })),
+      (err) => this.fail(cb, err),
+    );
+  }
+
+  private onInvalidate(req: Request<KeysRequestOut>, cb: Callback): void {
+    this.stats_.invalidate.calls++;
+    try {
+      const group = this.resolve(req);
+      const keys = this.decodeKeys((req as KeysRequestOut).keys, group);
+      this.stats_.invalidate.keys += keys.length;
+      group.serveInvalidate(keys);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    cb(null, EMPTY);
+  }
+
+  private onFlush(req: Request<{ group: string }>, cb: Callback): void {
+    this.stats_.flush.calls++;
+    let dropped: number;
+    try {
+      dropped = this.resolve(req).serveFlush();
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    cb(null, encodeFlushResponse({ dropped }));
+  }
+
+  private onHandoff(req: Request<KeysRequestOut>, cb: Callback): void {
+    this.stats_.handoff.calls++;
+    let keys: string[];
+    let group: ServedGroup;
+    try {
+      group = this.resolve(req);
+      keys = this.decodeKeys((req as KeysRequestOut).keys, group);
+    } catch (err) {
+      return this.fail(cb, err);
+    }
+    this.stats_.handoff.keys += keys.length;
+    const w = this.writer.begin();
+    for (const key of keys) {
+      const value = group.serveHandoff?.(key);
+      // Nothing to hand over: NOT_FOUND. A value too large for this response goes as TOO_LARGE,
+      // which the new owner also reads as "none" (it loads the key itself).
+      if (value === undefined) w.notFound();
+      else w.found(value);
+    }
+    const holdsNothing = this.handler.mayHandOver?.(keys) === false;
+    cb(null, w.finish({ holdsNothing }));
+  }
+
+  /** Answer the call with the status of `err` (a thrown error, or a loaded key's KeyError). */
+  private fail(cb: Callback, err: unknown): void {
+    const status = err instanceof KeyError ? statusObject(err.status) : serviceErrorOf(err);
     this.countError(status.code);
     cb(status);
   }
 }
 
 function decodeKey(raw: Uint8Array): string {
-  if (!(raw instanceof Uint8Array) || raw.length === 0) throw new InvalidArgumentError('key must not be empty');
+  if (raw.length === 0) throw new InvalidArgumentError('key must not be empty');
+  if (raw.length <= 64) {
+    // Short ASCII keys (the common case) without a decoder call.
+    let s = '';
+    let i = 0;
+    for (; i < raw.length; i++) {
+      const c = raw[i]!;
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === raw.length) return s;
+  }
   try {
     return utf8.decode(raw);
   } catch {
     throw new InvalidArgumentError('key is not valid UTF-8');
   }
-}
-
-const NOT_FOUND_ITEM: GetManyItem = { status: 'NOT_FOUND' };
-
-function foundItem(value: Uint8Array | undefined): GetManyItem {
-  return value === undefined ? NOT_FOUND_ITEM : { status: 'FOUND', value };
-}
-
-function errorItem(err: unknown): GetManyItem {
-  const s = statusOf(err);
-  return { status: 'ERROR', code: s.code, kind: s.kind ?? '', message: err instanceof Error ? err.message : String(err) };
 }

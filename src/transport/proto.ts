@@ -1,7 +1,9 @@
 /**
- * The peer protocol (proto/arenacache.proto) loaded with @grpc/proto-loader, with typed messages
- * and request deserializers that never throw: an undecodable request becomes a value carrying
- * MALFORMED, which the server answers with INVALID_ARGUMENT (grpc-js would say INTERNAL).
+ * The peer protocol's names (path, service, trailer), the MALFORMED marker, and the protocol
+ * loaded with @grpc/proto-loader — typed messages, request deserializers that never throw (an
+ * undecodable request becomes a value carrying MALFORMED, which a server answers with
+ * INVALID_ARGUMENT; grpc-js would say INTERNAL). Nodes speak the wire codec (wire/); this dynamic
+ * codec is the independent reference tests and tools talk to them with.
  */
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
@@ -22,6 +24,8 @@ export interface GetResponse {
 export interface GetManyRequest {
   group: string;
   keys: Uint8Array[];
+  /** GetStream: the batch id. */
+  batch?: number;
 }
 export type ItemStatus = 'STATUS_UNSPECIFIED' | 'FOUND' | 'NOT_FOUND' | 'ERROR' | 'TOO_LARGE';
 export interface GetManyItem {
@@ -33,6 +37,12 @@ export interface GetManyItem {
 }
 export interface GetManyResponse {
   items: GetManyItem[];
+  /** GetStream: more frames for this batch follow. */
+  more?: boolean;
+  /** GetStream: the keys of the batch the items answer (empty: all, in order). */
+  slots?: number[];
+  /** GetStream: the batch answered. */
+  batch?: number;
 }
 export interface HandoffResponse {
   items: GetManyItem[];
@@ -57,6 +67,12 @@ export interface InvalidateRequest {
   keys: Uint8Array[];
 }
 export type InvalidateResponse = Record<string, never>;
+export interface FlushRequest {
+  group: string;
+}
+export interface FlushResponse {
+  dropped: number;
+}
 
 /** Present on a request object the deserializer could not decode; the value is the reason. */
 export const MALFORMED: unique symbol = Symbol('arenacache.malformed');
@@ -73,6 +89,8 @@ export interface PeerMethods {
   Remove: MethodDefinition<RemoveRequest, RemoveResponse>;
   Invalidate: MethodDefinition<InvalidateRequest, InvalidateResponse>;
   Handoff: MethodDefinition<GetManyRequest, HandoffResponse>;
+  Flush: MethodDefinition<FlushRequest, FlushResponse>;
+  GetStream: MethodDefinition<GetManyRequest, GetManyResponse>;
 }
 
 let cached: PeerMethods | undefined;

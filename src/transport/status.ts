@@ -90,7 +90,11 @@ export function kindOf(err: unknown): string | undefined {
 
 /** The status object a server callback takes for `err` (code, details, kind trailer). */
 export function serviceErrorOf(err: unknown): grpc.StatusObject {
-  const s = statusOf(err);
+  return statusObject(statusOf(err));
+}
+
+/** The status object a server callback takes for a status (code, details, kind trailer). */
+export function statusObject(s: WireStatus): grpc.StatusObject {
   const metadata = new grpc.Metadata();
   if (s.kind) metadata.set(ERROR_KIND_KEY, s.kind);
   return { code: s.code, details: s.details, metadata };

@@ -127,8 +127,8 @@ describe('cluster over gRPC', () => {
     const values = await Promise.all(keys.map((k) => groups.get(n1.id)!.get(k)));
     expect(values.map(text)).toEqual(keys.map((k) => `v:${k}`));
     const server = n2.cluster.stats().server;
-    const rpcs = server.get.calls + server.getMany.calls;
-    expect(server.get.keys + server.getMany.keys).toBe(200);
+    const rpcs = server.get.calls + server.getMany.calls + server.stream.calls;
+    expect(server.get.keys + server.getMany.keys + server.stream.keys).toBe(200);
     expect(rpcs).toBeGreaterThan(0);
     expect(rpcs).toBeLessThanOrEqual(2);
     const st = groups.get(n1.id)!.stats();
@@ -151,9 +151,9 @@ describe('cluster over gRPC', () => {
     const values = await Promise.all(pending);
     expect(values.map(text)).toEqual(keys.map((k) => `v:${k}`));
     const server = n2.cluster.stats().server;
-    expect(server.getMany.keys + server.get.keys).toBe(60);
-    // Six event-loop turns of requests; a 200 ms window gathers them into fewer calls than turns.
-    expect(server.getMany.calls + server.get.calls).toBeLessThan(6);
+    expect(server.stream.keys + server.getMany.keys + server.get.keys).toBe(60);
+    // Six event-loop turns of requests; a 200 ms window gathers them into fewer batches than turns.
+    expect(server.stream.calls + server.getMany.calls + server.get.calls).toBeLessThan(6);
   });
 
   it('serves a not-found result as not-found everywhere and caches it on the owner', async () => {
@@ -179,7 +179,7 @@ describe('cluster over gRPC', () => {
       if (fail) {
         // Fail only once both other nodes' fetches have reached the owner, so they share this load.
         const server = () => h.ownerOf('k').cluster.stats().server;
-        while (server().get.calls + server().getMany.calls < 2) await sleep(2);
+        while (server().get.calls + server().getMany.calls + server().stream.calls < 2) await sleep(2);
         throw new Error('database down');
       }
       return `ok:${key}`;
@@ -413,8 +413,8 @@ describe('ring disagreement', () => {
     const sa = a.cluster.stats().server;
     const sb = b.cluster.stats().server;
     // Each node received exactly the one request the other sent, and forwarded nothing.
-    expect(sb.get.calls + sb.getMany.calls).toBe(1);
-    expect(sa.get.calls + sa.getMany.calls).toBe(1);
+    expect(sb.get.calls + sb.getMany.calls + sb.stream.calls).toBe(1);
+    expect(sa.get.calls + sa.getMany.calls + sa.stream.calls).toBe(1);
     expect(loads).toEqual([
       [b.id, 'k'],
       [a.id, 'k2'],

@@ -47,6 +47,38 @@ describe('Map-like operations', () => {
     expect(c.stats().misses).toBe(1);
   });
 
+  it('getView borrows the value (in place, or copied when it wraps or the arena is shared) and counts like get', async () => {
+    for (const shared of [false, true]) {
+      const c = shared
+        ? (await ArenaCache.createShared({ maxBytes: 64 * 1024, segments: 1, sweepIntervalMs: 0, seed: [1, 2, 3, 4] })).cache
+        : await ArenaCache.create({ maxBytes: 64 * 1024, segments: 1, sweepIntervalMs: 0, seed: [1, 2, 3, 4] });
+      // Values of many sizes through a small ring: some wrap around its end.
+      const model = new Map<string, Uint8Array>();
+      let seed = 7;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+      for (let i = 0; i < 3000; i++) {
+        const k = `k${rnd(200)}`;
+        const v = new Uint8Array(1 + rnd(1500)).map(() => rnd(256));
+        c.set(k, v);
+        model.set(k, v);
+        const probe = `k${rnd(200)}`;
+        const view = c.getView(probe);
+        if (view === undefined) {
+          expect(c.has(probe)).toBe(false);
+          model.delete(probe);
+        } else {
+          expect(view, `${shared ? 'shared' : 'private'} ${probe}`).toEqual(model.get(probe));
+        }
+      }
+      const before = c.stats();
+      c.getView('k-missing');
+      const [k] = [...model.keys()].filter((x) => c.has(x));
+      expect(c.getView(k)).toBeDefined();
+      expect([c.stats().hits - before.hits, c.stats().misses - before.misses]).toEqual([1, 1]);
+      c.close();
+    }
+  });
+
   it('string and byte keys with the same UTF-8 bytes are the same key', async () => {
     const c = await small();
     c.set('héllo ✓ 🎉', 'x');
@@ -86,6 +118,21 @@ describe('Map-like operations', () => {
     expect(evicted).toEqual(['k2:1000:evict']);
     expect(c.has('k1')).toBe(true);
     expect(c.stats().evictions).toBe(1);
+  });
+
+  it('maxEntries bounds the count as lru-cache\'s max does, under every policy', async () => {
+    for (const policy of ArenaCache.policies) {
+      for (const [maxEntries, segments] of [[8, undefined], [1000, undefined], [1000, 16], [37, 4]] as const) {
+        const c = await ArenaCache.create({ maxBytes: 1 << 20, maxEntries, segments, policy, sweepIntervalMs: 0 });
+        for (let i = 0; i < 4 * maxEntries; i++) c.set(`k${i}`, 'v');
+        const at = `${policy} maxEntries ${maxEntries} segments ${segments ?? 'auto'}`;
+        expect(c.size, at).toBeLessThanOrEqual(maxEntries);
+        expect(c.maxEntries, at).toBeLessThanOrEqual(maxEntries);
+        // Split evenly over the segments, rounded down: never more than one entry short per segment.
+        expect(c.maxEntries, at).toBeGreaterThan(maxEntries - c.stats().segments.length);
+        expect(c.size, at).toBeGreaterThan(maxEntries / 2);
+      }
+    }
   });
 });
 
@@ -151,6 +198,10 @@ describe('bad input gets a clear error and changes nothing', () => {
     await expect(small({ ttl: -1 })).rejects.toThrow(/ttl/);
     await expect(small({ maxKeyBytes: 0 })).rejects.toThrow(/maxKeyBytes/);
     await expect(small({ onEvict: 42 as never })).rejects.toThrow(/onEvict/);
+    await expect(small({ maxEntries: 0 })).rejects.toThrow(/maxEntries/);
+    await expect(small({ maxEntries: 16, segments: 16 })).rejects.toThrow(/maxEntries must be at least 32 with 16 segment\(s\) and policy s3fifo/);
+    await expect(small({ maxEntries: 1, policy: 's3fifo' })).rejects.toThrow(/at least 2/);
+    expect((await small({ maxEntries: 1, policy: 'lru' })).maxEntries).toBe(1);
   });
 
   it('oversized keys and values throw RangeError naming the limit', async () => {

@@ -23,7 +23,8 @@ describe('arena_size', () => {
         }),
         async ({ segments, share, threads, maxKeyBytes, maxValueBytes, perEntry, policy, flags }) => {
           const maxBytes = segments * share + (share % 13);
-          const maxEntries = perEntry === 0 ? 0 : Math.max(1, Math.floor(maxBytes / perEntry));
+          // At least the per-segment minimum (smaller limits are refused: another test).
+          const maxEntries = perEntry === 0 ? 0 : Math.max(2 * segments, Math.floor(maxBytes / perEntry));
           const ex = (await WebAssembly.instantiate(module, {})).exports as unknown as CoreExports;
           const size = ex.arena_size(maxBytes, segments, threads, maxKeyBytes, maxValueBytes, maxEntries, policy, flags);
           const h = ex.init(maxBytes, segments, threads, maxKeyBytes, maxValueBytes, maxEntries, policy, flags, 0, 0, 1, 2, 3, 4);

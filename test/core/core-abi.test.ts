@@ -117,6 +117,9 @@ describe('core ABI', () => {
     expect(init(ex, { now: Number.NaN })).toBe(Status.BAD_ARG);
     expect(init(ex, { policy: abi.POLICY_COUNT })).toBe(Status.BAD_ARG); // no such policy
     expect(init(ex, { flags: 4 })).toBe(Status.BAD_ARG); // unknown flag
+    // A limit below the per-segment minimum (one, or two for s3fifo's two queues).
+    expect(init(ex, { segments: 16, maxEntries: 15, policy: abi.POLICY_LRU })).toBe(Status.BAD_ARG);
+    expect(init(ex, { segments: 16, maxEntries: 31, policy: abi.POLICY_S3FIFO })).toBe(Status.BAD_ARG);
     expect(ex.arena_size(1000, 16, 1, 256, 4096, 0, 0, 0)).toBe(Status.BAD_ARG);
     expect(ex.ready()).toBe(0);
   });

@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { makeNode, closeAll, waitFor, ids, sleep, type TestNode } from '../helpers/etcd-testkit.js';
+import { within } from '../helpers/wait.js';
 
 const TTL = 2;
 const nodes: TestNode[] = [];
@@ -93,11 +94,9 @@ describe('etcd outages', () => {
         /* gone */
       }
     });
-    const t0 = Date.now();
-    await a.m.close(); // the revoke can only end by its deadline
-    const took = Date.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(700);
-    expect(took).toBeLessThan(3000);
+    // The revoke cannot succeed: it ends by its deadline (or at once, if the endpoint is already
+    // known to be failing). Either way close() returns: bounded here, never hung.
+    await within('close() with etcd hung', a.m.close(), 10_000);
     expect(a.events.map((e) => e.type)).toContain('revoke-failed');
     expect(ids(a.m.members())).toEqual(['a']);
     process.kill(pid, 'SIGCONT');

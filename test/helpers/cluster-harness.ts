@@ -3,7 +3,7 @@
  * its own ManualMembership; once every node is bound, all memberships are set to the full list.
  */
 import { Cluster, ManualMembership, type ClusterOptions, type NodeInfo } from '../../src/cluster/index.js';
-import { grpcTransport, type BatcherOptions, type GrpcTransportOptions } from '../../src/transport/index.js';
+import { grpcTransport, type BatchOptions, type GrpcTransportOptions } from '../../src/transport/index.js';
 
 export interface TestNode {
   id: string;
@@ -14,7 +14,7 @@ export interface TestNode {
 /** Cluster options, with the gRPC transport's options given as `grpc` (and its `batch`). */
 export interface NodeOptions extends Partial<Omit<ClusterOptions, 'self' | 'membership' | 'transport'>> {
   grpc?: GrpcTransportOptions;
-  batch?: BatcherOptions;
+  batch?: BatchOptions;
 }
 
 export interface HarnessOptions extends NodeOptions {

@@ -42,6 +42,14 @@ export class RawPeerClient {
     return this.unary(check.path, check.requestSerialize, check.responseDeserialize, { service }, timeoutMs);
   }
 
+  /**
+   * Open a GetStream call. Requests are written as given (objects through proto-loader's codec,
+   * or raw bytes to send malformed frames); responses are decoded by proto-loader's codec.
+   */
+  stream(metadata = new grpc.Metadata()): RawStream {
+    return new RawStream(this.client, metadata);
+  }
+
   close(): void {
     this.client.close();
   }
@@ -72,5 +80,65 @@ export class RawPeerClient {
         },
       );
     });
+  }
+}
+
+/** A GetStream response as proto-loader decodes it. */
+export interface RawFrame {
+  items: Array<{ status: string; value?: Buffer; code?: number; kind?: string; message?: string }>;
+  batch: number;
+  slots: number[];
+  more: boolean;
+}
+
+/** One GetStream call driven by hand: write frames, read frames as they come, then the status. */
+export class RawStream {
+  private readonly call: grpc.ClientDuplexStream<unknown, RawFrame>;
+  private readonly frames: RawFrame[] = [];
+  private waiting: ((f: RawFrame | undefined) => void) | undefined;
+  private ended = false;
+  /** The call's final status. */
+  readonly status: Promise<{ code: number; details: string }>;
+
+  constructor(client: grpc.Client, metadata: grpc.Metadata) {
+    const def = peerService().GetStream as unknown as { path: string; requestSerialize: (v: unknown) => Buffer; responseDeserialize: (b: Buffer) => RawFrame };
+    const serialize = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v) : def.requestSerialize(v));
+    this.call = client.makeBidiStreamRequest(def.path, serialize, def.responseDeserialize, metadata, {});
+    this.call.on('data', (f: RawFrame) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w(f);
+      } else this.frames.push(f);
+    });
+    this.call.on('error', () => {});
+    this.status = new Promise((resolve) =>
+      this.call.on('status', (s: grpc.StatusObject) => {
+        this.ended = true;
+        this.waiting?.(undefined);
+        resolve({ code: s.code, details: s.details });
+      }),
+    );
+  }
+
+  write(request: object | Uint8Array): void {
+    this.call.write(request);
+  }
+
+  /** The next frame, or undefined once the call has ended. */
+  next(): Promise<RawFrame | undefined> {
+    const f = this.frames.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  /** Half-close: no more requests. */
+  end(): void {
+    this.call.end();
+  }
+
+  cancel(): void {
+    this.call.cancel();
   }
 }

@@ -13,12 +13,15 @@ export const ref = {
   GetManyRequest: root.lookupType('arenacache.v1.GetManyRequest'),
   GetManyResponse: root.lookupType('arenacache.v1.GetManyResponse'),
   GetManyItem: root.lookupType('arenacache.v1.GetManyItem'),
+  HandoffResponse: root.lookupType('arenacache.v1.HandoffResponse'),
   SetRequest: root.lookupType('arenacache.v1.SetRequest'),
   SetResponse: root.lookupType('arenacache.v1.SetResponse'),
   RemoveRequest: root.lookupType('arenacache.v1.RemoveRequest'),
   RemoveResponse: root.lookupType('arenacache.v1.RemoveResponse'),
   InvalidateRequest: root.lookupType('arenacache.v1.InvalidateRequest'),
   InvalidateResponse: root.lookupType('arenacache.v1.InvalidateResponse'),
+  FlushRequest: root.lookupType('arenacache.v1.FlushRequest'),
+  FlushResponse: root.lookupType('arenacache.v1.FlushResponse'),
 };
 
 /**

@@ -22,6 +22,7 @@ describe('unknown keys are errors at every level, with the path and the nearest 
     ['http', { http: { prot: 19081 } }, 'http.prot', 'port'],
     ['grpc', { grpc: { hots: '0.0.0.0' } }, 'grpc.hots', 'host'],
     ['grpc.tls', { grpc: { tls: { certfile: 'a' } } }, 'grpc.tls.certfile', 'certFile'],
+    ['grpc.batch', { grpc: { batch: { maxkeys: 8 } } }, 'grpc.batch.maxkeys', 'maxKeys'],
     ['etcd', { etcd: { endpoints: ['http://127.0.0.1:1'], leaseTTL: 5 } }, 'etcd.leaseTTL', 'leaseTtlSeconds'],
     ['etcd.tls', { etcd: { endpoints: ['http://127.0.0.1:1'], tls: { caFil: 'x' } } }, 'etcd.tls.caFil', 'caFile'],
     ['a group in a list', { groups: [{ name: 'g', maxByte: '1MiB' }] }, 'groups[0].maxByte', 'maxBytes'],
@@ -123,6 +124,24 @@ describe('one schema, everything derived from it', () => {
     expect(r.code).toBe(2);
     expect(libraryMessage).toContain('hotCacheFraction must be in 0..0.5');
     expect(r.stderr).toContain('groups.g.hotCacheFraction: must be in 0..0.5');
+  });
+
+  it('batch rules have one home: the transport and the config give the same message; good values reach the config', async () => {
+    const { grpcTransport } = await import('../../src/transport/index.js');
+    expect(() => grpcTransport({ batch: { maxKeys: 5000 } })).toThrow(InvalidArgumentError);
+    expect(() => grpcTransport({ batch: { maxKeys: 5000 } })).toThrow('batch.maxKeys must be in 1..4096');
+    expect(() => grpcTransport({ batch: { windowUs: -1 } })).toThrow('batch.windowUs must be in 0..1000000 µs (got -1)');
+    expect(() => grpcTransport({ batch: { maxKeys: 8, windw: 3 } as never })).toThrow('batch.windw is not a batch option');
+    const bad = await printConfig(['--batch-max-keys', '5000', '--batch-window-us', '2000000', '--batch-max-bytes', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--batch-max-keys: must be in 1..4096');
+    expect(bad.stderr).toContain('--batch-window-us: must be in 0..1000000 µs');
+    expect(bad.stderr).toContain('--batch-max-bytes: must be at least 1');
+    const file = tmp.write('batch.yaml', 'grpc:\n  stream: false\n  batch: { maxBytes: 4MiB }\n');
+    const ok = await printConfig(['--config', file, '--batch-window-us', '150', '--batch-max-keys', '64'], { ARENACACHE_BATCH_MAX_KEYS: '32' });
+    expect(ok.code, ok.stderr).toBe(0);
+    const c = JSON.parse(ok.stdout.toString()) as { grpc: Record<string, unknown> };
+    expect([c.grpc.batch, c.grpc.stream]).toEqual([{ windowUs: 150, maxKeys: 64, maxBytes: 4 << 20 }, false]);
   });
 
   it('--help lists exactly the flag table, each flag with its ARENACACHE_* variable', async () => {

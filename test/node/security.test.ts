@@ -55,7 +55,13 @@ describe('peer authentication with a cluster secret', () => {
     const raw = new RawPeerClient(b.grpcAddress);
     try {
       const k = Buffer.from(key);
-      const calls: Array<[string, () => ReturnType<RawPeerClient['call']>]> = [];
+      const calls: Array<[string, () => Promise<{ code: number }>]> = [];
+      const stream = async (md: grpc.Metadata | undefined) => {
+        const s = raw.stream(md);
+        s.write({ group: 'default', keys: [Buffer.from(key)], batch: 1 });
+        s.end();
+        return s.status;
+      };
       for (const md of [undefined, withSecret('wrong'), withSecret('a-cluster-secret-of-some-lengtX')]) {
         calls.push(
           ['Set', () => raw.call('Set', { group: 'default', key: k, value: Buffer.from('poisoned') }, 5000, md)],
@@ -64,6 +70,8 @@ describe('peer authentication with a cluster secret', () => {
           ['Get', () => raw.call('Get', { group: 'default', key: k }, 5000, md)],
           ['GetMany', () => raw.call('GetMany', { group: 'default', keys: [k] }, 5000, md)],
           ['Handoff', () => raw.call('Handoff', { group: 'default', keys: [k] }, 5000, md)],
+          ['Flush', () => raw.call('Flush', { group: 'default' }, 5000, md)],
+          ['GetStream', () => stream(md)],
         );
       }
       for (const [method, call] of calls) expect([method, (await call()).code]).toEqual([method, grpc.status.UNAUTHENTICATED]);
@@ -80,7 +88,7 @@ describe('peer authentication with a cluster secret', () => {
       raw.close();
     }
     const stats = (await (await b.fetch('/v1/stats')).json()) as { grpc: { errors: Record<string, number> } };
-    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(18);
+    expect(stats.grpc.errors.UNAUTHENTICATED).toBe(24); // 8 methods × 3 bad credentials
   });
 
   it('a node whose gRPC listener other hosts can reach refuses to start without peer authentication', async () => {

@@ -52,7 +52,7 @@ describe('configuration', () => {
     const r = await runCli(['serve', '--print-config'], { env: { ARENACACHE_CONFIG: '' } });
     expect(r.code).toBe(0);
     const c = JSON.parse(r.stdout.toString()) as Record<string, any>;
-    expect(c.grpc).toEqual({ host: '127.0.0.1', port: 7070 });
+    expect(c.grpc).toEqual({ host: '127.0.0.1', port: 7070, batch: { windowUs: 0, maxKeys: 256, maxBytes: 2 << 20 }, stream: true });
     expect(c.http).toEqual({ host: '127.0.0.1', port: 7080 });
     expect(c.peers).toEqual([]);
     expect(c.etcd).toBeUndefined();

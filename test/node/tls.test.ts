@@ -24,7 +24,7 @@ afterAll(async () => {
 
 interface Stats {
   peers: { id: string; state: string }[];
-  grpc: { get: { calls: number }; getMany: { calls: number }; set: { calls: number } };
+  grpc: { get: { calls: number }; getMany: { calls: number }; stream: { calls: number }; set: { calls: number } };
   groups: { default: { peerErrors: number; localFallbacks: number; peerFetches: number } };
 }
 const stats = async (n: NodeProc) => (await (await n.fetch('/v1/stats')).json()) as Stats;
@@ -99,6 +99,6 @@ describe('peer TLS from the command line', () => {
     expect(cs.groups.default).toMatchObject({ peerFetches: 1, peerErrors: 1, localFallbacks: 1 });
     expect(cs.peers.find((p) => p.id === 'b')!.state).not.toBe('READY');
     const bAfter = (await stats(b)).grpc;
-    expect([bAfter.get.calls, bAfter.getMany.calls]).toEqual([bBefore.get.calls, bBefore.getMany.calls]);
+    expect([bAfter.get.calls, bAfter.getMany.calls, bAfter.stream.calls]).toEqual([bBefore.get.calls, bBefore.getMany.calls, bBefore.stream.calls]);
   });
 });

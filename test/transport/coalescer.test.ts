@@ -1,13 +1,15 @@
 /**
  * The coalescer: every caller of a coalesced batch gets exactly its own key's value, its own
- * key's error, its batch's failure, or its own timeout — under random interleavings of arrivals,
- * event-loop turns, time passing, partial and out-of-order answers, peer errors and deadlines —
- * and batches respect their limits. Time is virtual (test/helpers/virtual-scheduler.ts).
+ * key's error, its batch's failure, its own timeout, or its peer's silence — under random
+ * interleavings of arrivals, event-loop turns, time passing, partial and out-of-order answers,
+ * peer errors, answers heard from the peer and deadlines — and batches respect their limits.
+ * Time is virtual (test/helpers/virtual-scheduler.ts). The integrated client (real gRPC) has its
+ * own property test: test/transport/peer-client.property.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Batch, Coalescer, type CoalescerOptions } from '../../src/transport/coalescer.js';
-import { CallerTimeoutError, UnansweredKeyError } from '../../src/transport/coalescer-errors.js';
+import { CallerTimeoutError, OwnerSilenceError, UnansweredKeyError } from '../../src/transport/coalescer-errors.js';
 import { eventLoopScheduler } from '../../src/transport/scheduler.js';
 import { settleMicrotasks, VirtualScheduler } from '../helpers/virtual-scheduler.js';
 
@@ -33,20 +35,34 @@ class PeerError extends Error {
 interface Caller {
   group: string;
   key: string;
+  at: number;
+  silenceMs: number;
   deadline: number;
-  outcome?: { ok: true; value: string; at: number } | { ok: false; error: unknown; at: number };
+  outcome?: { ok: true; value: string; at: number } | { ok: false; error: unknown; at: number; heardBefore: number };
   settlements: number;
 }
 
 type Cmd =
-  | { t: 'enqueue'; group: number; key: number; timeoutMs: number; extraBytes: number }
+  | { t: 'enqueue'; group: number; key: number; timeoutMs: number; extraBytes: number; silenceMs: number }
   | { t: 'turn' }
+  | { t: 'heard' }
   | { t: 'advance'; ms: number }
   | { t: 'answer'; pick: number; how: 'all' | 'some' | 'errors' | 'failAll' | 'endShort'; picks: number[] };
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('enqueue' as const), group: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 5 }), timeoutMs: fc.integer({ min: 1, max: 12 }), extraBytes: fc.constantFrom(0, 0, 40) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('enqueue' as const),
+      group: fc.integer({ min: 0, max: 1 }),
+      key: fc.integer({ min: 0, max: 5 }),
+      timeoutMs: fc.integer({ min: 1, max: 12 }),
+      extraBytes: fc.constantFrom(0, 0, 40),
+      silenceMs: fc.constantFrom(Infinity, Infinity, 2, 5),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ t: 'turn' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'heard' as const }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(0.05, 0.2, 0.5, 1, 3) }) },
   {
     weight: 3,
@@ -96,6 +112,7 @@ async function run(opts: CoalescerOptions, cmds: Cmd[], throwOnDispatch: boolean
     sched,
   );
   const callers: Caller[] = [];
+  const heardAt: number[] = [];
 
   const answer = (b: Batch<string>, how: Cmd & { t: 'answer' }) => {
     const chosen = new Set(how.picks.map((p) => p % b.keys.length));
@@ -134,10 +151,10 @@ async function run(opts: CoalescerOptions, cmds: Cmd[], throwOnDispatch: boolean
     if (c.t === 'enqueue') {
       const group = `g${c.group}`;
       const key = `k${c.key}`;
-      const caller: Caller = { group, key, deadline: sched.now() + c.timeoutMs, settlements: 0 };
+      const caller: Caller = { group, key, at: sched.now(), silenceMs: c.silenceMs, deadline: sched.now() + c.timeoutMs, settlements: 0 };
       callers.push(caller);
       inEnqueue = true;
-      const p = co.enqueue(group, key, c.timeoutMs, c.extraBytes);
+      const p = co.enqueue(group, key, c.timeoutMs, c.extraBytes, c.silenceMs);
       inEnqueue = false;
       p.then(
         (value) => {
@@ -146,11 +163,14 @@ async function run(opts: CoalescerOptions, cmds: Cmd[], throwOnDispatch: boolean
         },
         (error) => {
           caller.settlements++;
-          caller.outcome = { ok: false, error, at: sched.now() };
+          caller.outcome = { ok: false, error, at: sched.now(), heardBefore: heardAt.length };
         },
       );
     } else if (c.t === 'turn') {
       await sched.runTurn();
+    } else if (c.t === 'heard') {
+      co.heard();
+      heardAt.push(sched.now());
     } else if (c.t === 'advance') {
       await sched.advance(c.ms);
     } else if (inFlight.length > 0) {
@@ -183,6 +203,12 @@ async function run(opts: CoalescerOptions, cmds: Cmd[], throwOnDispatch: boolean
     if (e instanceof CallerTimeoutError) {
       expect([e.group, e.key]).toEqual([c.group, c.key]);
       expect(o.at).toBeCloseTo(c.deadline, 9);
+    } else if (e instanceof OwnerSilenceError) {
+      // Given up on a silent peer: after its silence limit, with nothing heard in the last one.
+      expect([e.group, e.key, e.silenceMs]).toEqual([c.group, c.key, c.silenceMs]);
+      expect(o.at).toBeGreaterThanOrEqual(c.at + c.silenceMs - 1e-6);
+      const last = Math.max(-Infinity, ...heardAt.slice(0, o.heardBefore));
+      expect(last).toBeLessThanOrEqual(o.at - c.silenceMs + 1e-6);
     } else if (e instanceof KeyError || e instanceof UnansweredKeyError) {
       expect([e.group, e.key]).toEqual([c.group, c.key]);
     } else if (e instanceof PeerError) {
@@ -193,11 +219,13 @@ async function run(opts: CoalescerOptions, cmds: Cmd[], throwOnDispatch: boolean
     }
   }
   const s = co.stats();
-  expect(s.timeouts).toBe(callers.filter((c) => c.outcome!.ok === false && (c.outcome as { error: unknown }).error instanceof CallerTimeoutError).length);
+  const failedWith = (cls: abstract new (...a: never[]) => unknown) => callers.filter((c) => c.outcome!.ok === false && (c.outcome as { error: unknown }).error instanceof cls).length;
+  expect(s.timeouts).toBe(failedWith(CallerTimeoutError));
+  expect(s.silences).toBe(failedWith(OwnerSilenceError));
 }
 
 describe('Coalescer (property)', () => {
-  it('every caller gets exactly its own key’s answer, error, batch failure or timeout; batches keep their limits', async () => {
+  it('every caller gets exactly its own key’s answer, error, batch failure, timeout or silence; batches keep their limits', async () => {
     await fc.assert(
       fc.asyncProperty(options, fc.array(cmd, { minLength: 4, maxLength: 80, size: 'large' }), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }).map((a) => a.map((x, i) => x && i % 3 === 0)), run),
       { numRuns: 400 },
@@ -343,6 +371,32 @@ describe('Coalescer (examples)', () => {
     expect((a as PromiseRejectedResult).reason.message).toBe('connection refused');
     expect((b as PromiseRejectedResult).reason.message).toBe('connection refused');
     expect(co.batchesInFlight).toBe(0);
+  });
+
+  it('owner silence: a caller waits while the peer answers anything, and gives up at the end of the turn after a silent limit', async () => {
+    const { sched, co, sent, results } = setup();
+    const get = (key: string) =>
+      co.enqueue('g', key, 100, 0, 10).then(
+        (v) => (results[key] = v),
+        (e: Error) => (results[key] = e),
+      );
+    void get('a');
+    await sched.runTurn();
+    await sched.advance(6);
+    co.heard(); // another call's answer at 6 ms: the peer is alive
+    await sched.advance(4);
+    await sched.runTurn();
+    expect(results.a).toBeUndefined(); // waits on: heard at 6 ms, the next check is at 20 ms
+    await sched.advance(10);
+    expect(results.a).toBeUndefined(); // the limit passed; decided after this turn's I/O
+    co.heard(); // an answer that was waiting in the socket counts
+    await sched.runTurn();
+    expect(results.a).toBeUndefined();
+    await sched.advance(10);
+    await sched.runTurn();
+    expect(results.a).toBeInstanceOf(OwnerSilenceError);
+    expect((results.a as Error).message).toMatch(/no answer within the owner deadline \(10 ms\)/);
+    expect(sent[0]!.settle(0, 'late')).toBe(false);
   });
 
   it('end() without answering a key rejects just that caller with UnansweredKeyError', async () => {

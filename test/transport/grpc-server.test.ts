@@ -83,12 +83,26 @@ describe('Peer service input validation', () => {
   });
 
   it('INVALID_ARGUMENT for undecodable request bytes on every method', async () => {
-    for (const method of ['Get', 'GetMany', 'Set', 'Remove', 'Invalidate'] as const) {
+    for (const method of ['Get', 'GetMany', 'Set', 'Remove', 'Invalidate', 'Flush'] as const) {
       const r = await raw.callBytes(method, Uint8Array.from([0xff, 0xff, 0xff]));
       expect(r.code, method).toBe(S.INVALID_ARGUMENT);
       expect(r.details, method).toMatch(/malformed/);
     }
     expect(loads).toEqual([]);
+  });
+
+  it('Flush drops the group and answers how many entries it held; bad or unknown groups change nothing', async () => {
+    await group.get('a');
+    await group.get('b');
+    expect((await raw.call('Flush', { group: '' })).code).toBe(S.INVALID_ARGUMENT);
+    expect((await raw.call('Flush', { group: 'g/x' })).code).toBe(S.INVALID_ARGUMENT);
+    const unknown = await raw.call('Flush', { group: 'nosuch' });
+    expect([unknown.code, unknown.kind]).toEqual([S.FAILED_PRECONDITION, 'group']);
+    expect(group.stats().main.entries).toBe(2);
+    const ok = await raw.call<{ dropped: number }>('Flush', { group: 'g' });
+    expect([ok.code, ok.response!.dropped]).toEqual([S.OK, 2]);
+    expect(group.stats().main.entries).toBe(0);
+    expect(cluster.stats().server.flush).toEqual({ calls: 4, keys: 0 });
   });
 
   it('GetMany: a single bad key fails the whole request before anything is loaded', async () => {
@@ -223,7 +237,7 @@ describe('message size limits', () => {
       expect(v![0]).toBe(keys[i]!.charCodeAt(keys[i]!.length - 1));
     });
     const st = n2.cluster.stats().server;
-    expect(st.getMany.calls).toBe(1);
+    expect(st.stream.calls).toBe(1); // one batch of 6 on the fetch stream
     expect(st.get.calls).toBeGreaterThanOrEqual(4); // ~2 values fit a 128 KiB response; the rest one by one
   });
 });

@@ -10,16 +10,18 @@ import { checkValue, makeValue, prng } from './fixtures/util.mjs';
 
 afterAll(() => stopWatchdog());
 
-describe('one arena shared by worker threads', () => {
+// Every policy: lru's readers take the lock; clock's and s3fifo's read without it (seqlock).
+describe.each(ArenaCache.policies.map((p) => [p]))('one arena shared by worker threads (%s)', (policy) => {
   it('random operations on overlapping keys never expose a torn or foreign value', async () => {
     const { cache } = await ArenaCache.createShared({
-      maxBytes: 512 * 1024, // tight: constant eviction, fragmentation and compaction
+      maxBytes: 512 * 1024, // tight: constant eviction, second chances and moves
       segments: 8,
       threads: 8,
       sweepIntervalMs: 40, // the creator sweeps TTL entries while the workers run
+      policy,
     });
     const N = 5; // the last one may not block (the browser-main-thread spin path)
-    const durationMs = 1500;
+    const durationMs = 1200;
     const spawned = Array.from({ length: N }, (_, id) =>
       spawn(cache, 'random-ops.mjs', { id, durationMs, keys: 3000, maxPayload: 3000, canBlock: id !== N - 1 }),
     );
@@ -65,14 +67,14 @@ describe('one arena shared by worker threads', () => {
       if (v !== undefined) expect(checkValue(`k${i}`, v)).toBeNull();
     }
     const total = reports.reduce((n, r) => n + Object.values(r.ops).reduce((a, b) => a + b, 0), 0);
-    console.log(`random ops: ${total} by ${N} workers + ${mainOps} on the main thread; ${s.evictions} evictions, ${s.moves} moves, ${s.expirations} expirations`);
+    console.log(`${policy} random ops: ${total} by ${N} workers + ${mainOps} on the main thread; ${s.evictions} evictions, ${s.moves} moves, ${s.expirations} expirations`);
     cache.close();
   });
 
   it('concurrent sets/deletes of disjoint key sets leave exactly the expected entries and counters', async () => {
     const N = 4;
     const n = 2500;
-    const { cache } = await ArenaCache.createShared({ maxBytes: 32 << 20, segments: 16, threads: N + 1, sweepIntervalMs: 0 });
+    const { cache } = await ArenaCache.createShared({ maxBytes: 32 << 20, segments: 16, threads: N + 1, sweepIntervalMs: 0, policy });
     const spawned = Array.from({ length: N }, (_, id) => spawn(cache, 'exact-ops.mjs', { id, n, workers: N }));
     type Seen = { hits: number; misses: number; sets: number; deletes: number; wrong: string[] };
     const seen = await within(

@@ -11,6 +11,7 @@ export function redactedConfig(cfg: NodeConfig): unknown {
   const copy = structuredClone(cfg) as NodeConfig;
   if (copy.http.authToken !== undefined) copy.http.authToken = REDACTED;
   if (copy.http.readToken !== undefined) copy.http.readToken = REDACTED;
+  if (copy.http.adminToken !== undefined) copy.http.adminToken = REDACTED;
   if (copy.etcd?.password !== undefined) copy.etcd.password = REDACTED;
   if (copy.etcd?.tls?.key !== undefined) copy.etcd.tls.key = REDACTED;
   for (const g of copy.groups) {
@@ -44,6 +45,7 @@ export function publicConfig(cfg: NodeConfig): unknown {
   if (grpc?.tls) grpc.tls = { mutual: (grpc.tls as { mutual?: unknown }).mutual === true };
   const cluster = c.cluster as Record<string, unknown> | undefined;
   if (cluster?.secretFile !== undefined) cluster.secretFile = '<set>';
+  if (c.dataDir !== undefined) c.dataDir = '<set>';
   delete c.peers;
   delete c.baseDir;
   for (const g of (c.groups as Array<Record<string, unknown>> | undefined) ?? []) {

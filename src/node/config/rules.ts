@@ -2,8 +2,8 @@
  * Rules that link several settings (the schema checks each setting alone), and the final shape of
  * the configuration: the groups as a list with the default group, TLS and etcd sections complete.
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { GROUP_DEFAULTS } from '../../cluster/group-options.js';
 import { etcdAccess } from '../../discovery/etcd/access.js';
 import { checkPeerSecurity, readClusterSecret } from '../../transport/auth.js';
@@ -140,6 +140,42 @@ function finishGroup(g: ParsedGroup, node: ParsedNode, baseDir: string): GroupCo
   };
 }
 
+/**
+ * `--data-dir` (warm restart): only with a static membership — with etcd or DNS a stopped node
+ * leaves the ring and other nodes take writes for its keys, so its snapshot could hold values
+ * older than those writes (docs/node.md, "Warm restart"). The directory must be usable now: an
+ * existing writable directory, or one that can be created under a writable parent.
+ */
+function checkDataDir(p: ParsedNode, dynamic: 'etcd' | 'dns' | undefined): void {
+  const dir = p.dataDir;
+  if (dir === undefined) return;
+  if (dynamic !== undefined) {
+    throw new ConfigError(
+      `--data-dir needs a static membership (--peers, or none), not ${dynamic === 'etcd' ? '--etcd' : '--peers-dns'}: ` +
+        "a stopped node leaves that membership and other nodes take writes for its keys, so its snapshot could serve values older than those writes",
+    );
+  }
+  let at = resolve(dir);
+  for (;;) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`--data-dir: cannot use ${at}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    if (isDir === false) throw new ConfigError(`--data-dir: ${at} is not a directory`);
+    if (isDir === true) break;
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  try {
+    accessSync(at, fsConstants.W_OK | fsConstants.R_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new ConfigError(`--data-dir: ${at} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 /** ParsedNode → NodeConfig, or a ConfigError naming the settings that disagree. */
 export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   if (p.drainDelay > 0 && p.drainDelay >= p.shutdownTimeout) {
@@ -150,6 +186,7 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   const etcd = p.etcd ? etcdSection(p.etcd) : undefined;
   const dns = dnsSection(p, etcd !== undefined);
   if (!etcd && !dns) parsePeers(p.peers); // a bad entry is reported now, not after binding
+  checkDataDir(p, etcd ? 'etcd' : dns ? 'dns' : undefined);
 
   const list: ParsedGroup[] = Array.isArray(p.groups)
     ? p.groups
@@ -163,12 +200,12 @@ export function finish(p: ParsedNode, baseDir: string): NodeConfig {
   if (groups.length === 0) throw new ConfigError('no groups configured (defaultGroup: false and no groups)');
 
   const { $schema: _s, groups: _g, defaultGroup: _d, etcd: _e, dns: _n, grpc, http, ...rest } = p;
-  const { readToken, ...httpRest } = http;
+  const { readToken, adminToken, ...httpRest } = http;
   return {
     ...rest,
-    // An empty read token is none (as an empty ARENACACHE_READ_TOKEN is).
-    http: { ...httpRest, ...(readToken ? { readToken } : {}) },
-    grpc: { host: grpc.host, port: grpc.port, ...(tls ? { tls } : {}) },
+    // An empty read or admin token is none (as an empty ARENACACHE_READ_TOKEN is).
+    http: { ...httpRest, ...(readToken ? { readToken } : {}), ...(adminToken ? { adminToken } : {}) },
+    grpc: { host: grpc.host, port: grpc.port, batch: grpc.batch, stream: grpc.stream, ...(tls ? { tls } : {}) },
     ...(etcd ? { etcd } : {}),
     ...(dns ? { dns } : {}),
     groups,

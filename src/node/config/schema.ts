@@ -16,6 +16,8 @@ import { DNS_DEFAULTS } from '../../discovery/dns.js';
 import { ETCD_DEFAULTS, ETCD_OPTION_RULES } from '../../discovery/etcd/options.js';
 import { serviceDir } from '../../discovery/record.js';
 import { MIN_SECRET_BYTES } from '../../transport/auth.js';
+import { BATCH_DEFAULTS, BATCH_OPTION_RULES } from '../../transport/batch-options.js';
+import { GRPC_TRANSPORT_DEFAULTS } from '../../transport/grpc-transport.js';
 import { originSchema } from './origin.js';
 import { field } from './registry.js';
 import { strict } from './strict.js';
@@ -95,10 +97,33 @@ const tlsSchema = strict({
   }),
 });
 
+/** How fetches from one peer are coalesced (transport/batch-options.ts has the rules and defaults). */
+const batchSchema = strict({
+  windowUs: field(
+    integer(BATCH_OPTION_RULES.windowUs).prefault(BATCH_DEFAULTS.windowUs),
+    'while a peer has a batch in flight, how long (µs) a new batch gathers keys before it goes (0 = the end of the event-loop turn); an idle peer never waits',
+    { flag: 'batch-window-us', placeholder: 'MICROSECONDS' },
+  ),
+  maxKeys: field(integer(BATCH_OPTION_RULES.maxKeys).prefault(BATCH_DEFAULTS.maxKeys), 'most keys in one batch to a peer (a full batch goes at once)', {
+    flag: 'batch-max-keys',
+    placeholder: 'N',
+  }),
+  maxBytes: field(
+    bytes(BATCH_OPTION_RULES.maxBytes).prefault(formatBytes(BATCH_DEFAULTS.maxBytes)),
+    'most key + expected value bytes in one batch to a peer (bounds the answer too)',
+    { flag: 'batch-max-bytes', placeholder: 'SIZE' },
+  ),
+});
+
 const grpcSchema = strict({
   host: field(text().prefault('127.0.0.1'), 'interface the peer gRPC server binds', { flag: 'grpc-host', placeholder: 'HOST' }),
   port: field(port().prefault(7070), 'peer gRPC port (0 = any free port)', { flag: 'grpc-port', placeholder: 'PORT' }),
   tls: field(tlsSchema.optional(), 'TLS / mutual TLS between nodes (omit for plaintext)'),
+  batch: field(batchSchema.prefault({}), 'coalescing of fetches from each peer'),
+  stream: field(
+    bool().prefault(GRPC_TRANSPORT_DEFAULTS.stream),
+    'fetch from each peer over one long-lived stream (true) or with one unary GetMany call per batch (false)',
+  ),
 });
 
 const httpSchema = strict({
@@ -109,6 +134,11 @@ const httpSchema = strict({
     text().refine((t) => t.trim() === t, 'must not start or end with a space (got one that does; not shown)').optional(),
     'require "Authorization: Bearer TOKEN" (or the --auth-token) for reads: GET, get-many, /v1/stats, /v1/members, /metrics',
     { flag: 'read-token', placeholder: 'TOKEN' },
+  ),
+  adminToken: field(
+    text().refine((t) => t.trim() === t, 'must not start or end with a space (got one that does; not shown)').optional(),
+    'require "Authorization: Bearer TOKEN" for the key listing (GET /v1/groups/{group}/keys); also accepted wherever the other tokens are',
+    { flag: 'admin-token', placeholder: 'TOKEN' },
   ),
 });
 
@@ -242,6 +272,11 @@ export const nodeSchema = strict({
     flag: 'max-value-bytes',
     placeholder: 'SIZE',
   }),
+  dataDir: field(
+    file().optional(),
+    "warm restart: write each group's snapshot here on a graceful shutdown, restore it on start (static membership only)",
+    { flag: 'data-dir', placeholder: 'DIR' },
+  ),
   shutdownTimeout: field(ms().prefault('10s'), 'bound on a graceful shutdown (in-flight requests)', {
     flag: 'shutdown-timeout',
     placeholder: 'DURATION',

@@ -13,7 +13,8 @@
  * not be split by an await if other responses share the instance.
  */
 import { WireError } from './errors.js';
-import { ItemStatus, MessageType, type ValueSource } from './messages.js';
+import { ItemStatus, MessageType, type ResponseTail, type ValueSource } from './messages.js';
+import { tailSize, writeTail } from './response-tail.js';
 import { int32Size, lenFieldSize, stringBytes, varintSize, writeBytesField, writeInt32, writeStringField, writeVarint } from './writer.js';
 
 interface ErrorDetail {
@@ -248,8 +249,11 @@ export interface GetManyItemIn {
   message?: string;
 }
 
-/** Encodes items given as objects; the hot path uses GetManyResponseEncoder directly. */
-export function encodeGetManyResponse(items: ReadonlyArray<GetManyItemIn>, options?: GetManyResponseEncoderOptions): Buffer {
+/**
+ * Encodes items given as objects, with `tail`'s fields (GetStream's batch/slots/more, Handoff's
+ * holds_nothing) if given. The serving path uses GetManyResponseWriter.
+ */
+export function encodeGetManyResponse(items: ReadonlyArray<GetManyItemIn>, options?: GetManyResponseEncoderOptions, tail?: ResponseTail): Buffer {
   const enc = new GetManyResponseEncoder({ capacity: items.length, ...options });
   for (const it of items) {
     if (it.status === ItemStatus.FOUND) enc.foundValue(it.value ?? EMPTY);
@@ -257,7 +261,10 @@ export function encodeGetManyResponse(items: ReadonlyArray<GetManyItemIn>, optio
     else if (it.status === ItemStatus.TOO_LARGE) enc.tooLarge();
     else enc.detailed(it.status, it.code ?? 0, it.kind ?? '', it.message ?? '');
   }
-  return enc.finish();
+  if (tail === undefined) return enc.finish();
+  const head = new Uint8Array(tailSize(tail));
+  writeTail(head, 0, tail);
+  return enc.finish(undefined, head);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -10,12 +10,15 @@ export const MessageType = {
   GetManyRequest: 'arenacache.v1.GetManyRequest',
   GetManyResponse: 'arenacache.v1.GetManyResponse',
   GetManyItem: 'arenacache.v1.GetManyItem',
+  HandoffResponse: 'arenacache.v1.HandoffResponse',
   SetRequest: 'arenacache.v1.SetRequest',
   SetResponse: 'arenacache.v1.SetResponse',
   RemoveRequest: 'arenacache.v1.RemoveRequest',
   RemoveResponse: 'arenacache.v1.RemoveResponse',
   InvalidateRequest: 'arenacache.v1.InvalidateRequest',
   InvalidateResponse: 'arenacache.v1.InvalidateResponse',
+  FlushRequest: 'arenacache.v1.FlushRequest',
+  FlushResponse: 'arenacache.v1.FlushResponse',
 } as const;
 
 /** GetManyItem.Status, by number (the wire value). Unknown numbers are kept as they are (open enum). */
@@ -43,10 +46,14 @@ export interface GetRequestOut {
 export interface KeysRequestIn {
   group: string;
   keys: ReadonlyArray<WireKey>;
+  /** GetManyRequest on GetStream: the batch id (field 15); left out when absent or 0. */
+  batch?: number;
 }
 export interface KeysRequestOut {
   group: string;
   keys: Uint8Array[];
+  /** GetManyRequest: the batch id (0 when absent; always 0 for the other two). */
+  batch: number;
 }
 
 export interface SetRequestIn {
@@ -81,6 +88,29 @@ export interface GetManyResult {
   status: number[];
   values: Array<Uint8Array | undefined>;
   details: Array<ItemDetail | undefined> | undefined;
+  /** GetStream: the batch answered (0 when absent). */
+  batch: number;
+  /** GetStream: `slots[i]` is the key of the batch that item i answers; undefined = items answer 0..count-1. */
+  slots: number[] | undefined;
+  /** GetStream: more responses for this batch follow. */
+  more: boolean;
+}
+
+/** A decoded HandoffResponse: GetManyResponse's items plus `holds_nothing`. */
+export interface HandoffResult extends GetManyResult {
+  holdsNothing: boolean;
+}
+
+/** The fields a response carries after its items (see GetManyResponseWriter.finish). */
+export interface ResponseTail {
+  /** GetManyResponse.batch (GetStream). */
+  batch?: number;
+  /** GetManyResponse.slots (GetStream): which keys the items answer, in item order. */
+  slots?: ArrayLike<number>;
+  /** GetManyResponse.more (GetStream). */
+  more?: boolean;
+  /** HandoffResponse.holds_nothing. */
+  holdsNothing?: boolean;
 }
 
 /**

@@ -58,6 +58,7 @@ export class Reader {
   /** Fails unless the last tag had `wireType` (a known field sent with the wrong type is corrupt). */
   expect(wireType: number): void {
     if (this.wireType !== wireType) {
+      if (this.wireType > WIRE_I32) this.fail(`field ${this.field} has invalid wire type ${this.wireType}`);
       this.fail(`field ${this.field} has wire type ${this.wireType}, expected ${wireType}`);
     }
   }
@@ -113,6 +114,12 @@ export class Reader {
   /** uint32 / enum field: the low 32 bits of the varint, as protobuf truncates. */
   uint32(): number {
     return this.varint();
+  }
+
+  /** bool field: any non-zero varint is true (as protobuf decoders read it). */
+  bool(): boolean {
+    const lo = this.varint();
+    return lo !== 0 || this.hi !== 0;
   }
 
   /** int32 field: negative values arrive as 10-byte sign-extended varints. */

@@ -11,7 +11,7 @@
  */
 import { MALFORMED, SERVICE_NAME, type Malformed } from '../proto.js';
 import { decodeGetRequest, decodeGetResponse, encodeGetRequest, encodeGetResponse } from './get.js';
-import { decodeGetManyResponse } from './get-many-response-decoder.js';
+import { decodeGetManyResponse, decodeHandoffResponse } from './get-many-response-decoder.js';
 import { encodeGetManyResponse, type GetManyItemIn } from './get-many-response-encoder.js';
 import {
   decodeGetManyRequest,
@@ -20,6 +20,7 @@ import {
   encodeKeysRequest,
 } from './keys-request.js';
 import { decodeSetRequest, encodeSetRequest } from './set.js';
+import { decodeFlushRequest, decodeFlushResponse, encodeFlushRequest, encodeFlushResponse } from './flush.js';
 import {
   decodeInvalidateResponse,
   decodeRemoveResponse,
@@ -31,8 +32,10 @@ import type {
   GetManyResult,
   GetRequestIn,
   GetRequestOut,
+  HandoffResult,
   KeysRequestIn,
   KeysRequestOut,
+  ResponseTail,
   SetRequestIn,
   SetRequestOut,
 } from './messages.js';
@@ -41,10 +44,10 @@ import type {
  * A grpc-js method definition (structurally a MethodDefinition) whose request and response types
  * differ between the sending and the receiving side: keys go out as strings and come back as views.
  */
-export interface WireMethod<ReqIn, ReqOut, ResIn, ResOut> {
+export interface WireMethod<ReqIn, ReqOut, ResIn, ResOut, Streaming extends boolean = false> {
   path: string;
-  requestStream: false;
-  responseStream: false;
+  requestStream: Streaming;
+  responseStream: Streaming;
   originalName: string;
   requestSerialize: (value: ReqIn) => Buffer;
   requestDeserialize: (bytes: Buffer) => ReqOut | Malformed;
@@ -58,6 +61,10 @@ export interface PeerWireMethods {
   Set: WireMethod<SetRequestIn, SetRequestOut, Record<string, never>, Record<string, never>>;
   Remove: WireMethod<KeysRequestIn, KeysRequestOut, { removed: number }, { removed: number }>;
   Invalidate: WireMethod<KeysRequestIn, KeysRequestOut, Record<string, never>, Record<string, never>>;
+  Flush: WireMethod<{ group: string }, { group: string }, { dropped: number }, { dropped: number }>;
+  Handoff: WireMethod<KeysRequestIn, KeysRequestOut, { items: ReadonlyArray<GetManyItemIn>; holdsNothing?: boolean }, HandoffResult>;
+  /** Bidirectional: GetManyRequest frames (with `batch`) in, GetManyResponse frames out. */
+  GetStream: WireMethod<KeysRequestIn, KeysRequestOut, { items: ReadonlyArray<GetManyItemIn> } & ResponseTail, GetManyResult, true>;
 }
 
 /** Request decoders report instead of throwing (see the module comment). */
@@ -76,17 +83,18 @@ function orEncoded<T>(encode: (v: T) => Buffer): (v: T | Buffer) => Buffer {
   return (v) => (Buffer.isBuffer(v) ? v : encode(v as T));
 }
 
-function method<ReqIn, ReqOut, ResIn, ResOut>(
+function method<ReqIn, ReqOut, ResIn, ResOut, Streaming extends boolean = false>(
   name: string,
   requestSerialize: (v: ReqIn) => Buffer,
   requestDeserialize: (b: Uint8Array) => ReqOut,
   responseSerialize: (v: ResIn) => Buffer,
   responseDeserialize: (b: Uint8Array) => ResOut,
-): WireMethod<ReqIn, ReqOut, ResIn, ResOut> {
+  streaming = false as Streaming,
+): WireMethod<ReqIn, ReqOut, ResIn, ResOut, Streaming> {
   return {
     path: `/${SERVICE_NAME}/${name}`,
-    requestStream: false,
-    responseStream: false,
+    requestStream: streaming,
+    responseStream: streaming,
     originalName: name[0]!.toLowerCase() + name.slice(1),
     requestSerialize,
     requestDeserialize: lenient(requestDeserialize),
@@ -104,6 +112,22 @@ export function peerWireService(): PeerWireMethods {
     Set: method('Set', encodeSetRequest, decodeSetRequest, encodeEmpty, decodeSetResponse),
     Remove: method('Remove', (v: KeysRequestIn) => encodeKeysRequest(v), decodeRemoveRequest, encodeRemoveResponse, decodeRemoveResponse),
     Invalidate: method('Invalidate', (v: KeysRequestIn) => encodeKeysRequest(v), decodeInvalidateRequest, encodeEmpty, decodeInvalidateResponse),
+    Flush: method('Flush', encodeFlushRequest, decodeFlushRequest, encodeFlushResponse, decodeFlushResponse),
+    Handoff: method(
+      'Handoff',
+      (v: KeysRequestIn) => encodeKeysRequest(v),
+      decodeGetManyRequest,
+      (v) => encodeGetManyResponse(v.items, undefined, { holdsNothing: v.holdsNothing === true }),
+      decodeHandoffResponse,
+    ),
+    GetStream: method(
+      'GetStream',
+      (v: KeysRequestIn) => encodeKeysRequest(v),
+      decodeGetManyRequest,
+      (v) => encodeGetManyResponse(v.items, undefined, v),
+      decodeGetManyResponse,
+      true,
+    ),
   };
   return cached;
 }

@@ -167,8 +167,10 @@ class SegmentModel {
     return f < max ? f + 1 : f;
   }
 
+  /** The ghost spans as many slots as main holds entries (at least one, at most all). */
   ghostPos(h: bigint): number {
-    return Number((h >> 32n) & BigInt(this.ghost!.length - 1));
+    const span = Math.max(1, Math.min(this.main.count, this.ghost!.length));
+    return Number(((h >> 32n) * BigInt(span)) >> 32n);
   }
 
   fingerprint(h: bigint): number {

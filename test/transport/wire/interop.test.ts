@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  decodeFlushRequest,
+  decodeFlushResponse,
   decodeGetManyRequest,
   decodeGetManyResponse,
+  decodeHandoffResponse,
   decodeGetRequest,
   decodeGetResponse,
   decodeInvalidateRequest,
@@ -17,6 +20,8 @@ import {
   decodeSetRequest,
   decodeSetResponse,
   encodeEmpty,
+  encodeFlushRequest,
+  encodeFlushResponse,
   encodeGetRequest,
   encodeGetResponse,
   encodeKeysRequest,
@@ -25,6 +30,7 @@ import {
   encodeGetManyResponse,
   GetManyResponseEncoder,
   ItemStatus,
+  peerWireService,
   type GetManyItemIn,
   type GetManyResult,
 } from '../../../src/transport/wire/index.js';
@@ -91,6 +97,35 @@ describe('wire codec → protobufjs', () => {
     );
   });
 
+  it('GetManyRequest with a GetStream batch id', () => {
+    fc.assert(
+      fc.property(text, fc.array(key, { maxLength: 10 }), fc.integer({ min: 0, max: 0xffff_ffff }), (group, keys, batch) => {
+        const got = refDecode(ref.GetManyRequest, encodeKeysRequest({ group, keys, batch }));
+        expect([got.group, got.keys, got.batch]).toEqual([group, keys.map(keyBytesOf), batch]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('GetManyResponse with GetStream fields, and HandoffResponse (the service serializers)', () => {
+    const svc = peerWireService();
+    fc.assert(
+      fc.property(
+        fc.array(itemIn, { maxLength: 20 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { maxLength: 20 }),
+        fc.boolean(),
+        (items, batch, slots, more) => {
+          const frame = refDecode(ref.GetManyResponse, svc.GetStream.responseSerialize({ items, batch, slots, more }));
+          expect([frame.items, frame.batch, frame.slots, frame.more]).toEqual([items.map(expectedItem), batch, slots, more]);
+          const handoff = refDecode(ref.HandoffResponse, svc.Handoff.responseSerialize({ items, holdsNothing: more }));
+          expect([handoff.items, handoff.holdsNothing]).toEqual([items.map(expectedItem), more]);
+        },
+      ),
+      RUNS,
+    );
+  });
+
   it('GetManyResponse from item objects', () => {
     fc.assert(
       fc.property(fc.array(itemIn, { maxLength: 40 }), (items) => {
@@ -148,6 +183,17 @@ describe('wire codec → protobufjs', () => {
     );
     expect(refDecode(ref.SetResponse, encodeEmpty())).toEqual({});
     expect(refDecode(ref.InvalidateResponse, encodeEmpty())).toEqual({});
+  });
+
+  it('FlushRequest and FlushResponse (a count above 2^32-1 is sent as 2^32-1)', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 0xffff_ffff }), (group, dropped) => {
+        expect(refDecode(ref.FlushRequest, encodeFlushRequest({ group })).group).toBe(group);
+        expect(refDecode(ref.FlushResponse, encodeFlushResponse({ dropped })).dropped).toBe(dropped);
+      }),
+      RUNS,
+    );
+    expect(refDecode(ref.FlushResponse, encodeFlushResponse({ dropped: 2 ** 40 })).dropped).toBe(0xffff_ffff);
   });
 });
 
@@ -221,6 +267,40 @@ describe('protobufjs → wire codec (with unknown fields a newer peer may add)',
     );
   });
 
+  it('GetManyRequest with a batch id, GetManyResponse with batch, slots (packed and unpacked) and more, HandoffResponse', () => {
+    fc.assert(
+      fc.property(
+        text,
+        fc.array(bytes, { maxLength: 10 }),
+        fc.array(anyItem, { maxLength: 10 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { maxLength: 12 }),
+        fc.boolean(),
+        unknownFields,
+        (group, keys, items, batch, slots, more, extra) => {
+          const req = decodeGetManyRequest(concat(refEncode(ref.GetManyRequest, { group, keys, batch }), unknownBytes(extra)));
+          expect([req.group, req.keys.map(bytesOf), req.batch]).toEqual([group, keys.map(bytesOf), batch]);
+          // protobufjs writes `slots` packed (proto3); a decoder must read unpacked elements too.
+          const packed = concat(refEncode(ref.GetManyResponse, { items, batch, slots, more }), unknownBytes(extra));
+          const unpacked = concat(
+            refEncode(ref.GetManyResponse, { items, batch, more }),
+            ...slots.map((s) => concat(new Uint8Array([0x70]), varint(s))),
+            unknownBytes(extra),
+          );
+          const want = refDecode(ref.GetManyResponse, packed);
+          for (const wire of [packed, unpacked]) {
+            const got = decodeGetManyResponse(wire);
+            expect(asObjects(got)).toEqual(want.items);
+            expect([got.batch, got.slots ?? [], got.more]).toEqual([batch, slots, more]);
+          }
+          const handoff = decodeHandoffResponse(concat(refEncode(ref.HandoffResponse, { items, holdsNothing: more }), unknownBytes(extra)));
+          expect([asObjects(handoff), handoff.holdsNothing]).toEqual([want.items, more]);
+        },
+      ),
+      RUNS,
+    );
+  });
+
   it('SetRequest with and without ttl_ms', () => {
     fc.assert(
       fc.property(text, bytes, bytes, fc.option(fc.maxSafeInteger(), { nil: undefined }), unknownFields, (group, k, value, ttlMs, extra) => {
@@ -242,6 +322,17 @@ describe('protobufjs → wire codec (with unknown fields a newer peer may add)',
         expect(decodeRemoveResponse(concat(refEncode(ref.RemoveResponse, { removed }), unknownBytes(extra))).removed).toBe(removed);
         expect(decodeSetResponse(unknownBytes(extra))).toEqual({});
         expect(decodeInvalidateResponse(unknownBytes(extra))).toEqual({});
+      }),
+      RUNS,
+    );
+  });
+
+  it('FlushRequest and FlushResponse', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 0xffff_ffff }), unknownFields, (group, dropped, extra) => {
+        expect(decodeFlushRequest(concat(refEncode(ref.FlushRequest, { group }), unknownBytes(extra))).group).toBe(group);
+        expect(decodeFlushRequest(concat(unknownBytes(extra), refEncode(ref.FlushRequest, { group }))).group).toBe(group);
+        expect(decodeFlushResponse(concat(refEncode(ref.FlushResponse, { dropped }), unknownBytes(extra))).dropped).toBe(dropped);
       }),
       RUNS,
     );

@@ -8,8 +8,11 @@ import fc from 'fast-check';
 import {
   decodeGetManyRequest,
   decodeGetManyResponse,
+  decodeHandoffResponse,
   decodeGetRequest,
   decodeGetResponse,
+  decodeFlushRequest,
+  decodeFlushResponse,
   decodeInvalidateRequest,
   decodeInvalidateResponse,
   decodeRemoveRequest,
@@ -17,6 +20,8 @@ import {
   decodeSetRequest,
   decodeSetResponse,
   encodeGetManyResponse,
+  encodeFlushRequest,
+  encodeFlushResponse,
   encodeGetRequest,
   encodeKeysRequest,
   encodeSetRequest,
@@ -32,12 +37,15 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   GetResponse: decodeGetResponse,
   GetManyRequest: decodeGetManyRequest,
   GetManyResponse: decodeGetManyResponse,
+  HandoffResponse: decodeHandoffResponse,
   RemoveRequest: decodeRemoveRequest,
   InvalidateRequest: decodeInvalidateRequest,
   SetRequest: decodeSetRequest,
   SetResponse: decodeSetResponse,
   RemoveResponse: decodeRemoveResponse,
   InvalidateResponse: decodeInvalidateResponse,
+  FlushRequest: decodeFlushRequest,
+  FlushResponse: decodeFlushResponse,
 };
 
 /**
@@ -99,7 +107,10 @@ function decodeOrWireError(name: string, input: Uint8Array): 'ok' | 'error' {
 /** Valid messages of each type, to truncate and mutate. */
 const validMessage = fc.oneof(
   fc.tuple(fc.constant('GetRequest'), fc.tuple(text, key).map(([group, k]) => encodeGetRequest({ group, key: k }))),
-  fc.tuple(fc.constant('GetManyRequest'), fc.tuple(text, fc.array(key, { maxLength: 8 })).map(([group, keys]) => encodeKeysRequest({ group, keys }))),
+  fc.tuple(
+    fc.constant('GetManyRequest'),
+    fc.tuple(text, fc.array(key, { maxLength: 8 }), fc.nat()).map(([group, keys, batch]) => encodeKeysRequest({ group, keys, batch })),
+  ),
   fc.tuple(
     fc.constant('GetManyResponse'),
     fc
@@ -111,7 +122,11 @@ const validMessage = fc.oneof(
         ),
         { maxLength: 8 },
       )
-      .map((items) => encodeGetManyResponse(items)),
+      .chain((items) =>
+        fc
+          .record({ batch: fc.nat(), slots: fc.array(fc.nat(), { maxLength: 8 }), more: fc.boolean() })
+          .map((tail) => encodeGetManyResponse(items, undefined, tail)),
+      ),
   ),
   fc.tuple(
     fc.constant('SetRequest'),
@@ -119,6 +134,8 @@ const validMessage = fc.oneof(
       encodeSetRequest({ group, key: k, value, ...(ttlMs === undefined ? {} : { ttlMs }) }),
     ),
   ),
+  fc.tuple(fc.constant('FlushRequest'), text.map((group) => encodeFlushRequest({ group }))),
+  fc.tuple(fc.constant('FlushResponse'), fc.integer({ min: 0, max: 0xffff_ffff }).map((dropped) => encodeFlushResponse({ dropped }))),
 );
 
 const inView = (b: Uint8Array, pad: number) => {
@@ -219,7 +236,7 @@ describe('malformed messages give a clear error', () => {
   it('the service definition turns an undecodable request into a MALFORMED marker, not an exception', () => {
     const svc = peerWireService();
     const bad = Buffer.from([0x12, 0x05, 1]);
-    for (const m of [svc.Get, svc.GetMany, svc.Set, svc.Remove, svc.Invalidate]) {
+    for (const m of [svc.Get, svc.GetMany, svc.Set, svc.Remove, svc.Invalidate, svc.Flush]) {
       const got = m.requestDeserialize(bad);
       expect(isMalformed(got)).toBe(true);
       expect((got as { [MALFORMED]: string })[MALFORMED]).toMatch(/runs past the end/);
