@@ -165,8 +165,8 @@ export const INFO_EXPIRES: u32 = 8; // f64: when it expires, in the host's ms (0
 // The cursor lives at the start of io and survives between calls (the host keeps it there, or
 // saves and restores these SCAN_RECORDS bytes); records follow at SCAN_RECORDS (8-aligned).
 export const SCAN_STATE: u32 = 0; // u32: 0 start, 1 more to come, 2 this segment is done
-export const SCAN_RING: u32 = 4; // u32: which queue the cursor is in
-export const SCAN_LSN: u32 = 8; // u64: position in that queue's history (clock, s3fifo)
+export const SCAN_RING: u32 = 4; // u32: which queue the cursor is in (clock, s3fifo); lru: the scan's mark
+export const SCAN_LSN: u32 = 8; // u64: position in that queue's history (clock, s3fifo; kept at SCAN_DONE); lru: the next entry
 export const SCAN_KLEN: u32 = 16; // u32: lru: length of the last key returned
 export const SCAN_KEY: u32 = 24; // lru: the last key returned (MAX_KEY bytes reserved)
 export const SCAN_START: u32 = 0;
@@ -174,6 +174,7 @@ export const SCAN_MORE: u32 = 1;
 export const SCAN_DONE: u32 = 2;
 export const SCAN_VALUES: u32 = 1; // flag: records carry values
 export const SCAN_NEWEST_FIRST: u32 = 2; // flag (lru only): most recently used first
+export const SCAN_ONE_QUEUE: u32 = 4; // flag (clock, s3fifo): stop at the end of the queue the cursor is in
 // record: [u32 klen][u32 vlen][f64 expires (host ms, 0 = never)][u32 0][u32 0][key][value],
 // padded to 8: the layout of a set_many record, so records can be replayed (snapshots).
 export const SCAN_RECORD_HEADER: u32 = 24;
@@ -192,4 +193,4 @@ export const DEBUG_R_TAIL: u32 = 12;
 export const DEBUG_R_SPAN: u32 = 16;
 export const DEBUG_E_VLEN: u32 = 0; // an entry's header: u32 value length
 export const DEBUG_E_KLEN: u32 = 4; // u16 key length
-export const DEBUG_E_FLAGS: u32 = 6; // u8 flags: 1 = removed (dead)
+export const DEBUG_E_FLAGS: u32 = 6; // u8 flags: bit 0 removed (dead); lru: bits 1-7 a scan cursor's mark

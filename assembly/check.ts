@@ -14,7 +14,7 @@ export const CHECK_RING_BOUNDS: i32 = -101; // head or tail outside its ring, or
 export const CHECK_RING_FULL: i32 = -102; // span leaves no free byte, or an empty ring with head != tail
 export const CHECK_BLOCK_BOUNDS: i32 = -103; // a block header crosses the ring's end, or a block is larger than its ring
 export const CHECK_SPAN: i32 = -104; // walking the blocks from tail to head does not cover exactly span bytes
-export const CHECK_FLAGS: i32 = -105; // a block has unknown flag bits
+export const CHECK_FLAGS: i32 = -105; // a block has unknown flag bits (removed: 1; live: 0, or lru's scan mark)
 export const CHECK_COUNT: i32 = -106; // live blocks != the ring's entry count, or the count exceeds its limit
 export const CHECK_LIVE_BYTES: i32 = -107; // live bytes != the ring's live byte count
 export const CHECK_NOT_INDEXED: i32 = -108; // a live entry is not in the index under its key's hash
@@ -47,14 +47,15 @@ function checkRing(seg: usize, r: usize, scratch: usize): i32 {
   while (pos != head) {
     if (pos + hdr > end || pos < start) return CHECK_BLOCK_BOUNDS;
     const flags = <u32>load<u8>(pos + E_FLAGS);
-    if ((flags & ~FL_DEAD) != 0) return CHECK_FLAGS;
+    // Removed: exactly FL_DEAD. Live: 0, or under lru a scan cursor's mark (scan.ts).
+    if ((flags & FL_DEAD) != 0 ? flags != FL_DEAD : flags != 0 && policy() != POLICY_LRU) return CHECK_FLAGS;
     if (<u32>load<u16>(pos + E_KLEN) > maxKey || load<u32>(pos) > maxValue) return CHECK_SIZES;
     const size = blockSize(pos);
     if (size + 4 > ringLen(r)) return CHECK_BLOCK_BOUNDS;
     const next = ringNext(r, pos, size);
     walked += ringDistance(r, pos, next);
     if (walked > span) return CHECK_SPAN;
-    if (flags == 0) {
+    if ((flags & FL_DEAD) == 0) {
       live++;
       bytes += size;
       if (tableSlotOf(seg, entryHash(seg, pos, scratch), pos) == 0) return CHECK_NOT_INDEXED;

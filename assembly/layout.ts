@@ -29,6 +29,7 @@ export const S_CURSOR: usize = DEBUG_S_CURSOR; // TTL sweep position: a block st
 export const S_LRU_HEAD: usize = 32; // most recently used entry (lru)
 export const S_LRU_TAIL: usize = 36; // least recently used entry (lru)
 export const S_MODS: usize = 40; // bumped by every change that moves or removes an entry
+export const S_SCAN_GEN: usize = 44; // lru: the generation of the last scan started (1..SCAN_MARKS)
 // rings: RING_SIZE bytes each; ring 0 is the only ring (lru, clock) or s3fifo's main queue,
 // ring 1 is s3fifo's small queue.
 export const S_RING0: usize = DEBUG_S_RING0;
@@ -67,12 +68,16 @@ export const RING_SIZE: usize = 48;
 // skipped (the next block starts at the ring's start).
 export const E_VLEN: usize = DEBUG_E_VLEN; // u32
 export const E_KLEN: usize = DEBUG_E_KLEN; // u16
-export const E_FLAGS: usize = DEBUG_E_FLAGS; // u8: bit 0 dead (removed, space not yet reclaimed)
+export const E_FLAGS: usize = DEBUG_E_FLAGS; // u8: bit 0 dead (removed, space not yet reclaimed);
+//   lru, live: bits 1-7 a scan's mark (the entry is that scan's cursor and has not moved since)
 export const E_EXP_HI: usize = 7; // u8: bits 32-39 of the expiry
 export const E_EXP_LO: usize = 8; // u32: bits 0-31 of the expiry (ms after EPOCH; 0 = never)
 export const E_PREV: usize = 12; // lru: toward the most recent
 export const E_NEXT: usize = 16; // lru: toward the least recent
 export const FL_DEAD: u32 = 1;
+export const FL_MARK_SHIFT: u32 = 1;
+/** Distinct scan marks (generations 1..SCAN_MARKS; 0 = unmarked). */
+export const SCAN_MARKS: u32 = 127;
 
 // ---- index bucket (BUCKET_SIZE bytes): 12 one-byte tags, then 12 slots ----
 // A slot word is an entry offset (4-aligned) whose low 2 bits hold the policy's access bits.

@@ -7,7 +7,7 @@
 // and each set cleans a bounded multiple of its own size to keep a gap ahead of demand.
 
 import { OK, E_LOG_FULL } from './abi';
-import { S_LRU_HEAD, S_LRU_TAIL, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_CAP, E_PREV, E_NEXT, scratchOf } from './layout';
+import { S_LRU_HEAD, S_LRU_TAIL, R_TAIL, R_SPAN, R_LIVE, R_COUNT, R_CAP, E_FLAGS, E_PREV, E_NEXT, scratchOf } from './layout';
 import { blockSize, ringLen, ringGap, ringFits, ringDropTail } from './ring';
 import { isDead } from './entry';
 import {
@@ -37,6 +37,9 @@ export function lruPushHead(seg: usize, e: usize): void {
   if (<usize>load<u32>(seg + S_LRU_HEAD) == e) return;
   lruUnlink(seg, e);
   lruPushHead(seg, e);
+  // It moved: a scan whose cursor it is must not resume from its new place (scan.ts). The entry
+  // is live, so its flags are only that mark.
+  store<u8>(e + E_FLAGS, 0);
 }
 
 /** The entry now at `e` was moved (its links came with it): repoint its neighbours. */

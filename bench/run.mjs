@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// arenacache benchmark suite: `npm run bench [-- --quick] [-- --only core,adversarial,threads,cluster,herd,ring,hung-peer,policies,warm-restart]`.
+// arenacache benchmark suite: `npm run bench [-- --quick] [-- --only core,adversarial,threads,cluster,herd,ring,hung-peer,policies,snapshot,warm-restart]`.
 // See docs/benchmarks.md for the method.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
@@ -10,7 +10,7 @@ import { killChildren } from './lib/child.mjs';
 import { targetMark, textTable, mdTable } from './lib/report.mjs';
 import { ALL_IDS } from './lib/peers.mjs';
 
-const SECTIONS = ['core', 'adversarial', 'threads', 'cluster', 'herd', 'ring', 'hung-peer', 'policies', 'warm-restart'];
+const SECTIONS = ['core', 'adversarial', 'threads', 'cluster', 'herd', 'ring', 'hung-peer', 'policies', 'snapshot', 'warm-restart'];
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 function usage() {

@@ -469,7 +469,7 @@ export class Group implements ServedGroup {
    * Entries the cache cannot hold are skipped; TTLs count the time since the snapshot. A corrupt
    * or truncated stream throws its error and leaves the main cache empty.
    */
-  async restore(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number }> {
+  async restore(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number; overflow: number }> {
     if (!this.isReady) await this.ready;
     const main = this.snapshotCache('restore a snapshot');
     try {

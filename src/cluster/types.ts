@@ -199,7 +199,7 @@ export interface SetManyResult {
  */
 export interface SnapshotCache extends ByteCache {
   dumpChunks(): Iterable<Uint8Array>;
-  loadChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number }>;
+  loadChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<{ loaded: number; expired: number; skipped: number; overflow: number }>;
   entries(): Iterable<[Uint8Array, Uint8Array]>;
 }
 

@@ -154,8 +154,8 @@ export const INFO_EXPIRES = 8; // f64: when it expires, in the host's ms (0 = ne
 
 // ---- scan: iteration over one segment, a bounded number of entries per call ----
 export const SCAN_STATE = 0; // u32: 0 start, 1 more to come, 2 this segment is done
-export const SCAN_RING = 4; // u32: which queue the cursor is in
-export const SCAN_LSN = 8; // u64: position in that queue's history (clock, s3fifo)
+export const SCAN_RING = 4; // u32: which queue the cursor is in (clock, s3fifo); lru: the scan's mark
+export const SCAN_LSN = 8; // u64: position in that queue's history (clock, s3fifo; kept at SCAN_DONE); lru: the next entry
 export const SCAN_KLEN = 16; // u32: lru: length of the last key returned
 export const SCAN_KEY = 24; // lru: the last key returned (MAX_KEY bytes reserved)
 export const SCAN_START = 0;
@@ -163,6 +163,7 @@ export const SCAN_MORE = 1;
 export const SCAN_DONE = 2;
 export const SCAN_VALUES = 1; // flag: records carry values
 export const SCAN_NEWEST_FIRST = 2; // flag (lru only): most recently used first
+export const SCAN_ONE_QUEUE = 4; // flag (clock, s3fifo): stop at the end of the queue the cursor is in
 export const SCAN_RECORD_HEADER = 24;
 
 // ---- core-private layout that tests and debuggers read (not part of the contract: it may change
@@ -178,4 +179,4 @@ export const DEBUG_R_TAIL = 12;
 export const DEBUG_R_SPAN = 16;
 export const DEBUG_E_VLEN = 0; // an entry's header: u32 value length
 export const DEBUG_E_KLEN = 4; // u16 key length
-export const DEBUG_E_FLAGS = 6; // u8 flags: 1 = removed (dead)
+export const DEBUG_E_FLAGS = 6; // u8 flags: bit 0 removed (dead); lru: bits 1-7 a scan cursor's mark

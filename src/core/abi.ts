@@ -48,6 +48,7 @@ export const Header = {
   TTL_SEEN: g.H_TTL_SEEN,
   EPOCH: g.H_EPOCH,
   ENTRY_LIMIT: g.H_ENTRY_LIMIT,
+  DEFAULT_TTL: g.H_DEFAULT_TTL,
 } as const;
 
 /** The eviction policies, by the names the host API uses. */
@@ -106,8 +107,8 @@ export const Sweep = { RESTART: g.SWEEP_RESTART, REMOVED: g.SW_REMOVED, EXAMINED
 export const Info = { VLEN: g.INFO_VLEN, COST: g.INFO_COST, EXPIRES: g.INFO_EXPIRES } as const;
 
 export const Scan = {
-  STATE: g.SCAN_STATE, KEY: g.SCAN_KEY, START: g.SCAN_START, MORE: g.SCAN_MORE, DONE: g.SCAN_DONE,
-  VALUES: g.SCAN_VALUES, NEWEST_FIRST: g.SCAN_NEWEST_FIRST, RECORD_HEADER: g.SCAN_RECORD_HEADER,
+  STATE: g.SCAN_STATE, RING: g.SCAN_RING, LSN: g.SCAN_LSN, KEY: g.SCAN_KEY, START: g.SCAN_START, MORE: g.SCAN_MORE, DONE: g.SCAN_DONE,
+  VALUES: g.SCAN_VALUES, NEWEST_FIRST: g.SCAN_NEWEST_FIRST, ONE_QUEUE: g.SCAN_ONE_QUEUE, RECORD_HEADER: g.SCAN_RECORD_HEADER,
 } as const;
 /** Where scan records start in the I/O area: after the cursor and one key. */
 export const scanRecordsAt = (maxKeyBytes: number): number => (Scan.KEY + maxKeyBytes + 7) & ~7;

@@ -15,24 +15,30 @@ import { ArenaClock } from './clock.js';
 import { utf8Length } from './codec.js';
 import { EvictLog } from './evict-log.js';
 import type { IoArea } from './io-area.js';
-import { Loader, SnapshotError, checkSnapshot, checkSnapshotSync, dumpChunks, type LoadResult, type SnapshotInfo } from './dump.js';
+import { dump, dumpChunks, type DumpSource } from './dump.js';
+import { Restorer, type SnapshotLoadResult } from './restore.js';
+import { SnapshotError, type SnapshotInfo } from './snapshot-format.js';
+import { SnapshotReader, checkSnapshot, checkSnapshotBytes } from './snapshot-reader.js';
 import {
-  DEFAULT_POLICY, DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveTag,
-  resolveThreads, wantsRemovals, type HostConfig,
+  DEFAULT_POLICY, DEFAULT_SWEEP_INTERVAL_MS, MAX_ARENA_BYTES, NO_TAG, resolveCanBlock, resolveHost, resolveLayout, resolveReadThrough,
+  resolveTag, resolveThreads, wantsRemovals, type HostConfig, type ReadThroughOptions,
 } from './options.js';
+import { ReadThrough } from './read-through.js';
 import { Scanner } from './scanner.js';
 import { readSegment, summarize } from './stats.js';
 import { SWEEP_STEPS, Sweeper } from './sweeper.js';
 import {
-  checkEntry, checkInteger, checkKey, checkObject, checkOptionalBoolean, checkTarget, checkValueType, setOptionsTtl,
+  checkEntry, checkFetchOptions, checkInteger, checkKey, checkObject, checkOptionalBoolean, checkSnapshotSource, checkTarget, checkValueType,
+  describe, setOptionsTtl,
 } from './validate.js';
 import { ValuePool } from './value-pool.js';
 import { compileSource, defaultModule, type CoreFlavor } from './wasm.js';
 import type {
-  ArenaCacheOptions, ByteCache, CacheStats, EntryInfo, EvictionPolicy, Key, SegmentStats, SetOptions, Value,
+  ArenaCacheOptions, ByteCache, CacheStats, ChunkSource, EntryInfo, EvictionPolicy, FetchOptions, Key, SegmentStats, SetOptions,
+  SnapshotSource, Value,
 } from './types.js';
 
-export { SnapshotError, type LoadResult, type SnapshotInfo };
+export { SnapshotError, type SnapshotLoadResult, type SnapshotInfo };
 
 export type { SharedArenaHandle };
 
@@ -102,9 +108,11 @@ export class ArenaCache implements ByteCache {
   private readonly batches: Batches;
   private readonly sweeper: Sweeper;
   private readonly scanner: Scanner;
+  /** Present only with a fetchMethod. */
+  private readonly readThrough: ReadThrough | undefined;
   private closed = false;
 
-  private constructor(arena: Arena, host: HostConfig, sweepNow: boolean) {
+  private constructor(arena: Arena, host: HostConfig, sweepNow: boolean, readThrough?: ReadThroughOptions) {
     this.arena = arena;
     this.slot = arena.slot;
     this.shared = arena.shared;
@@ -127,7 +135,10 @@ export class ArenaCache implements ByteCache {
       : undefined;
     this.batches = new Batches(arena, this.io, this.pool, this.log, this.clock, this);
     this.sweeper = new Sweeper(arena, this.io, this.log, this.clock, this.segments, host.sweepIntervalMs);
-    this.scanner = new Scanner(arena, this.io, this.clock, this.maxKeyBytes);
+    this.scanner = new Scanner(arena, this.io, this.clock, this.segments, this.maxKeyBytes);
+    this.readThrough = readThrough === undefined
+      ? undefined
+      : new ReadThrough(this, { ...readThrough, defaultTtl: arena.f64Field(Header.DEFAULT_TTL) });
     if (sweepNow || this.clock.ttlsUsed) this.sweeper.start();
   }
 
@@ -139,9 +150,10 @@ export class ArenaCache implements ByteCache {
     checkObject('ArenaCache options', options);
     const host = resolveHost(options, DEFAULT_SWEEP_INTERVAL_MS);
     const layout = resolveLayout(options, host.onEvict !== undefined);
+    const readThrough = resolveReadThrough(options);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('release');
     const arena = await createPrivateArena(module, layout, slotFlags(false, layout.logs, wantsRemovals(host.disposeReasons)), host.clock());
-    return new ArenaCache(arena, host, false);
+    return new ArenaCache(arena, host, false, readThrough);
   }
 
   /**
@@ -164,12 +176,13 @@ export class ArenaCache implements ByteCache {
     const logs = options.evictionLogs ?? host.onEvict !== undefined;
     if (!logs && host.onEvict !== undefined) throw new TypeError('onEvict needs eviction logs: do not pass `evictionLogs: false` with it');
     const layout = resolveLayout(options, logs);
+    const readThrough = resolveReadThrough(options);
     const module = options.wasm !== undefined ? await compileSource(options.wasm) : await defaultModule('shared');
     const flags = slotFlags(canBlock, host.onEvict !== undefined, wantsRemovals(host.disposeReasons));
     const arena = await createSharedArena(module, layout, threads, tag, flags, host.clock());
     // The creator sweeps TTLs for every thread: its timer runs from the start and idles until some
     // thread stores an entry with an expiry (one segment per tick, under that segment's lock only).
-    const cache = new ArenaCache(arena, host, true);
+    const cache = new ArenaCache(arena, host, true, readThrough);
     return { cache, handle: { module, memory: arena.memory } };
   }
 
@@ -219,21 +232,6 @@ export class ArenaCache implements ByteCache {
   /** What an entry with these key and value sizes is charged in this cache. */
   entryCost(keyBytes: number, valueBytes: number): number {
     return ArenaCache.entrySize(keyBytes, valueBytes, this.policy);
-  }
-
-  /**
-   * Checks a snapshot (structure, entry count, checksum) without loading it: from bytes, or a
-   * stream of chunks (e.g. a file read twice: once to check, once to load).
-   */
-  static checkSnapshot(source: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<SnapshotInfo> {
-    return checkSnapshot(source);
-  }
-
-  /** A new cache with `options`, holding the entries of `snapshot` (see `load`). */
-  static async load(snapshot: Uint8Array, options: ArenaCacheOptions): Promise<ArenaCache> {
-    const cache = await ArenaCache.create(options);
-    cache.load(snapshot);
-    return cache;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -333,6 +331,8 @@ export class ArenaCache implements ByteCache {
       if (vlen <= this.maxValueBytes && !io.bytes(at + klen, value)) throw new Error('arenacache: a value does not fit the I/O area');
     }
     checkEntry('set', -1, klen, vlen, this);
+    const rt = this.readThrough;
+    if (rt !== undefined && rt.pending !== 0) rt.supersede(key);
     const now = ttl > 0 ? this.clock.read() : this.clock.now();
     const ex = this.arena.ex;
     let r = ex.set(this.slot, klen, vlen, ttl, now);
@@ -354,6 +354,8 @@ export class ArenaCache implements ByteCache {
   /** Removes `key`; true if a live entry was removed. */
   delete(key: Key): boolean {
     const klen = this.writeKey(key);
+    const rt = this.readThrough;
+    if (rt !== undefined && rt.pending !== 0) rt.supersede(key);
     const now = this.clock.now();
     let r = this.arena.ex.remove(this.slot, klen, now);
     // With 'delete' in disposeReasons the removal is logged first: a full log is drained, then
@@ -400,8 +402,26 @@ export class ArenaCache implements ByteCache {
     return this.info(key)?.remainingTTL;
   }
 
+  /**
+   * The value of `key`, loaded with the `fetchMethod` on a miss and stored (read-through.ts):
+   * concurrent calls for one key share one load; with `allowStale` a stale value (see
+   * `staleWindow`) is returned at once while one load refreshes it; `signal` gives up this call
+   * alone; errors are never cached; `ttl` is the loaded value's TTL. Resolves to undefined when the
+   * fetchMethod finds nothing. Without a fetchMethod it is `get` (as in lru-cache). Bad arguments
+   * reject with a TypeError or RangeError before the cache is touched.
+   */
+  fetch(key: Key, options?: FetchOptions): Promise<Uint8Array | undefined> {
+    const rt = this.readThrough;
+    if (rt !== undefined) return rt.fetch(key, options);
+    return (async () => {
+      checkFetchOptions(options);
+      return this.get(key);
+    })();
+  }
+
   /** Removes every entry (segment by segment); counters are kept. */
   clear(): void {
+    this.readThrough?.supersedeAll();
     this.arena.ex.clear(this.slot);
   }
 
@@ -434,6 +454,8 @@ export class ArenaCache implements ByteCache {
    */
   setMany(entries: Iterable<readonly [Key, Value, SetOptions?]>): void {
     if (this.batches.setMany(entries)) this.sweeper.start();
+    // After the batch (checked whole first: a refused batch changes nothing); coarse but cheap.
+    this.readThrough?.supersedeAll();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -481,36 +503,42 @@ export class ArenaCache implements ByteCache {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Iteration: segment after segment, each in the order its policy would evict (lru: most recently
-  // used first for keys/values/entries, least recently used first for rkeys/rentries; clock and
-  // s3fifo have no recency order: every method walks the eviction order, oldest first). Bounded
-  // work per core call, no promotion, expired entries skipped; every entry present for the whole
-  // iteration is seen exactly once (lru's most-recent-first order misses entries read or written
-  // meanwhile). Keys and values are copies.
+  // Iteration (scanner.ts): no promotion, no counting, expired entries skipped, a bounded number of
+  // entries per core call. Order: lru — keys/values/entries most recently used first, rkeys/
+  // rentries least recently used first; clock and s3fifo have no recency list to walk backwards:
+  // every method walks the order the policy would evict (first to go first). Segments are
+  // interleaved by quantile. Changes meanwhile: every entry present for the whole iteration is seen
+  // exactly once, except that lru's most-recent-first order misses entries read or written
+  // meanwhile (they move behind it). Keys and values are copies (views of one copy per chunk).
 
-  /** [key, value] pairs, most recently used first (lru), else in eviction order. */
+  /** [key, value] pairs: most recently used first (lru), else in eviction order. */
   *entries(): Generator<[Uint8Array, Uint8Array]> {
-    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES)) yield [e.key, e.value!];
+    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES, true)) yield [e.key, e.value!];
   }
 
-  /** Keys, most recently used first (lru), else in eviction order. */
+  /** Keys, in the order of `entries()`. */
   *keys(): Generator<Uint8Array> {
-    for (const e of this.scanner.entries(this.newestFirst())) yield e.key;
+    for (const e of this.scanner.entries(this.newestFirst(), true)) yield e.key;
   }
 
-  /** Values, in the order of `keys()`. */
+  /** Values, in the order of `entries()`. */
   *values(): Generator<Uint8Array> {
-    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES)) yield e.value!;
+    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES, true)) yield e.value!;
   }
 
-  /** [key, value] pairs in the order the policy would evict them (least recently used first). */
+  /** [key, value] pairs in the order the policy would evict them (lru: least recently used first). */
   *rentries(): Generator<[Uint8Array, Uint8Array]> {
-    for (const e of this.scanner.entries(Scan.VALUES)) yield [e.key, e.value!];
+    for (const e of this.scanner.entries(Scan.VALUES, true)) yield [e.key, e.value!];
   }
 
-  /** Keys in the order the policy would evict them (least recently used first). */
+  /** Keys in the order the policy would evict them (lru: least recently used first). */
   *rkeys(): Generator<Uint8Array> {
-    for (const e of this.scanner.entries(0)) yield e.key;
+    for (const e of this.scanner.entries(0, true)) yield e.key;
+  }
+
+  /** Values in the order of `rkeys()`. */
+  *rvalues(): Generator<Uint8Array> {
+    for (const e of this.scanner.entries(Scan.VALUES, true)) yield e.value!;
   }
 
   [Symbol.iterator](): Generator<[Uint8Array, Uint8Array]> {
@@ -520,7 +548,13 @@ export class ArenaCache implements ByteCache {
   /** Calls `fn(value, key, cache)` for every entry, in the order of `entries()` (as Map.forEach). */
   forEach(fn: (value: Uint8Array, key: Uint8Array, cache: this) => void): void {
     if (typeof fn !== 'function') throw new TypeError(`forEach: fn must be a function, got ${typeof fn}`);
-    for (const [k, v] of this.entries()) fn(v, k, this);
+    for (const e of this.scanner.entries(this.newestFirst() | Scan.VALUES, true)) fn(e.value!, e.key, this);
+  }
+
+  /** Calls `fn(value, key, cache)` for every entry, in the order of `rentries()`. */
+  rforEach(fn: (value: Uint8Array, key: Uint8Array, cache: this) => void): void {
+    if (typeof fn !== 'function') throw new TypeError(`rforEach: fn must be a function, got ${typeof fn}`);
+    for (const e of this.scanner.entries(Scan.VALUES, true)) fn(e.value!, e.key, this);
   }
 
   private newestFirst(): number {
@@ -528,59 +562,122 @@ export class ArenaCache implements ByteCache {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Snapshots (dump.ts describes the format)
+  // Snapshots (snapshot-format.ts is the format; docs/snapshots.md the specification)
 
-  /** A snapshot of every entry as one Uint8Array (see `dumpChunks` for large caches). */
-  dump(): Uint8Array {
-    const chunks = [...this.dumpChunks()];
-    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+  /**
+   * Checks a snapshot (structure, record count, checksum) without loading it: bytes, or a stream of
+   * chunks. Resolves to what the snapshot says about itself; rejects with a SnapshotError.
+   */
+  static async checkSnapshot(source: Uint8Array | ChunkSource): Promise<SnapshotInfo> {
+    checkSnapshotSource('checkSnapshot', source, { bytes: true, opener: false });
+    return checkSnapshot(source);
   }
 
   /**
-   * A snapshot as a stream of chunks (bounded memory for any cache size: write them to a file or
-   * a socket as they come). Entries least recently used first, with their remaining TTLs.
+   * A new cache with `options`, holding the entries of a snapshot: bytes (`load`) or chunks
+   * (`loadChunks`). If the snapshot is refused the new cache is closed and the error thrown.
+   */
+  static async load(snapshot: SnapshotSource, options: ArenaCacheOptions): Promise<ArenaCache> {
+    checkSnapshotSource('ArenaCache.load', snapshot, { bytes: true, opener: true });
+    const cache = await ArenaCache.create(options);
+    try {
+      if (snapshot instanceof Uint8Array) cache.load(snapshot);
+      else await cache.loadChunks(snapshot);
+    } catch (e) {
+      cache.close();
+      throw e;
+    }
+    return cache;
+  }
+
+  /**
+   * A snapshot of every entry as one Uint8Array: a portable, versioned, checksummed copy of the
+   * keys, values, remaining TTLs and order (first to evict first). For a big cache prefer
+   * `dumpChunks`, which never holds more than one chunk.
+   */
+  dump(): Uint8Array {
+    return dump(this.dumpSource());
+  }
+
+  /**
+   * The snapshot `dump` returns, as a stream of chunks (bounded memory for any cache size): write
+   * them to a file or a socket as they come, e.g. with Node
+   * `await pipeline(Readable.from(cache.dumpChunks()), createWriteStream(path))`. The cache may be
+   * used while the stream is consumed: every entry present for the whole dump is in it, one
+   * changed meanwhile may be in it twice (the later copy wins on load).
    */
   dumpChunks(): Generator<Uint8Array> {
-    return dumpChunks(this.scanner, this.clock, this.policy);
+    return dumpChunks(this.dumpSource());
   }
 
   /**
-   * Adds the entries of a snapshot (bytes from `dump`), oldest first, so the cache's order follows
-   * the dumped one; TTLs count down the time since the dump. The whole snapshot is checked first:
-   * a truncated or corrupt one throws a SnapshotError and changes nothing. Entries this cache
-   * cannot hold are skipped; beyond its capacity the oldest are evicted as usual.
+   * Adds the entries of a snapshot (from `dump`), first to evict first, so this cache's order
+   * follows the dumped one; TTLs count down the time since the dump, and entries whose time is up
+   * are not stored. The cache may have another size, segment count or policy: entries it cannot
+   * hold are skipped, and of a snapshot larger than the cache the earliest entries are left out.
+   * The whole snapshot is checked first: a truncated or damaged one throws a SnapshotError and
+   * changes nothing.
    */
-  load(snapshot: Uint8Array): LoadResult {
-    if (!(snapshot instanceof Uint8Array)) throw new TypeError('load: snapshot must be a Uint8Array (use loadChunks for a stream)');
-    checkSnapshotSync(snapshot);
-    const loader = this.loader();
-    loader.push(snapshot);
-    return loader.end();
+  load(snapshot: Uint8Array): SnapshotLoadResult {
+    if (!(snapshot instanceof Uint8Array)) throw new TypeError(`load: snapshot must be a Uint8Array (use loadChunks for a stream), got ${describe(snapshot)}`);
+    checkSnapshotBytes(snapshot);
+    const restorer = this.restorer();
+    // Checked above: the second pass need not sum the bytes again.
+    const reader = new SnapshotReader(restorer, { checksum: false });
+    reader.push(snapshot);
+    reader.end();
+    return restorer.end();
   }
 
   /**
-   * Adds the entries of a snapshot stream, chunk by chunk, in bounded memory. Its checksum is
-   * verified only at the end: run `ArenaCache.checkSnapshot` on the stream first when a damaged
-   * one must leave the cache unchanged.
+   * Adds the entries of a snapshot stream in bounded memory. Given a function that opens the
+   * stream (e.g. `() => createReadStream(path)`), it reads it twice, checking it whole first, so
+   * a damaged snapshot changes nothing. Given the stream itself it reads it once, loading as it
+   * goes (records are applied an I/O area, about maxValueBytes, at a time): damage is found at the
+   * latest at the end, when the records before it may have been loaded; if this (private) cache
+   * was empty when the load began it is emptied again before the error is thrown.
    */
-  async loadChunks(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<LoadResult> {
-    const loader = this.loader();
-    for await (const chunk of chunks as AsyncIterable<Uint8Array>) loader.push(chunk);
-    return loader.end();
+  async loadChunks(source: ChunkSource | (() => ChunkSource)): Promise<SnapshotLoadResult> {
+    checkSnapshotSource('loadChunks', source, { bytes: false, opener: true });
+    if (typeof source === 'function') {
+      await checkSnapshot(source());
+      return this.loadStream(source(), false);
+    }
+    return this.loadStream(source, this.size === 0 && !this.shared);
   }
 
-  private loader(): Loader {
+  private async loadStream(source: ChunkSource, clearOnError: boolean): Promise<SnapshotLoadResult> {
+    const restorer = this.restorer();
+    const reader = new SnapshotReader(restorer);
+    try {
+      for await (const chunk of source as AsyncIterable<Uint8Array>) {
+        reader.push(chunk);
+        restorer.settle(); // nothing may wait in the I/O area across the await
+      }
+      reader.end();
+    } catch (e) {
+      if (clearOnError && e instanceof SnapshotError) this.clear();
+      throw e;
+    }
+    return restorer.end();
+  }
+
+  private restorer(): Restorer {
     this.sweeper.start(); // restored TTLs need sweeping like any others
-    return new Loader({
+    this.readThrough?.supersedeAll();
+    const { budget, maxEntries } = this.stats();
+    return new Restorer({
       arena: this.arena, io: this.io, log: this.log, clock: this.clock, policy: this.policy,
       maxKeyBytes: this.maxKeyBytes, maxValueBytes: this.maxValueBytes, entryLimit: this.entryLimit,
+      capacity: { bytes: budget, entries: maxEntries },
     });
+  }
+
+  private dumpSource(): DumpSource {
+    return {
+      scanner: this.scanner, io: this.io, clock: this.clock, policy: this.policy, segments: this.segments, maxBytes: this.maxBytes,
+      size: this.size, bytes: this.bytes,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------

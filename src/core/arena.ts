@@ -46,6 +46,11 @@ export class Arena {
     return this.u32[(this.header + offset) >>> 2];
   }
 
+  /** An f64 header field (`Header.DEFAULT_TTL`, `Header.EPOCH`). */
+  f64Field(offset: number): number {
+    return new DataView(this.memory.buffer).getFloat64(this.header + offset, true);
+  }
+
   /** This thread's I/O area. */
   ioArea(): IoArea {
     return new IoArea(this.memory.buffer, this.ex.io_ptr(this.slot), this.field(Header.IO_BYTES));

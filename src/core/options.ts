@@ -5,7 +5,7 @@
 import { MAX_KEY_LIMIT, MAX_SEGMENTS, MAX_THREADS, MIN_SEGMENT_STORAGE, MIN_SEG_ENTRIES, MIN_SEG_ENTRIES_S3FIFO, POLICY_NAMES, U32_MAX, type PolicyName } from './abi.js';
 import { checkInteger, checkOptionalBoolean, checkOptionalFunction, checkTtl, describe } from './validate.js';
 import type { OnEvict } from './evict-log.js';
-import type { ArenaCacheOptions, EvictReason } from './types.js';
+import type { ArenaCacheOptions, EvictReason, FetchMethod } from './types.js';
 
 export const DEFAULT_SEGMENTS = 16;
 /** With maxEntries and no segments: fewer segments while a segment would hold fewer entries than this. */
@@ -152,3 +152,24 @@ export function resolveCanBlock(canBlock: unknown): boolean | undefined {
   return canBlock as boolean | undefined;
 }
 
+
+/** What `fetch` needs from the options (read-through.ts). */
+export interface ReadThroughOptions {
+  fetchMethod: FetchMethod;
+  staleWindow: number;
+  allowStale: boolean;
+}
+
+/** fetchMethod, staleWindow and allowStale: undefined when there is no fetchMethod. */
+export function resolveReadThrough(options: Pick<ArenaCacheOptions, 'fetchMethod' | 'staleWindow' | 'allowStale'>): ReadThroughOptions | undefined {
+  checkOptionalFunction('fetchMethod', options.fetchMethod);
+  const staleWindow = checkTtl('staleWindow', options.staleWindow ?? 0);
+  checkOptionalBoolean('allowStale', options.allowStale);
+  if (options.fetchMethod === undefined) {
+    if (options.staleWindow !== undefined || options.allowStale !== undefined) {
+      throw new TypeError('staleWindow and allowStale are options of fetch: they need fetchMethod');
+    }
+    return undefined;
+  }
+  return { fetchMethod: options.fetchMethod, staleWindow, allowStale: options.allowStale ?? false };
+}

@@ -74,6 +74,48 @@ export interface ArenaCacheOptions {
   sweepIntervalMs?: number;
   /** The core module: bytes, a compiled module, a URL or a fetch Response. */
   wasm?: WasmSource;
+  /**
+   * Loads the value of a key `fetch` misses (like lru-cache's fetchMethod): called with the key (as
+   * the first caller gave it), the stale value if there is one, and a context whose `signal`
+   * fires when every caller waiting has given up; return the value, or undefined for "none" (not
+   * stored). At most one load per key runs at a time. Not with `attach`.
+   */
+  fetchMethod?: FetchMethod;
+  /**
+   * ms a value stored with a TTL by `fetch` is kept past its TTL, to be served stale while one
+   * load refreshes it (`allowStale`); fetch also counts the last `staleWindow` ms of any entry's TTL
+   * as stale. Needs `fetchMethod`. Default 0: an entry is gone when its TTL is.
+   */
+  staleWindow?: number;
+  /** Default of `fetch`'s `allowStale`: serve a stale value at once while it is refreshed. Default false. */
+  allowStale?: boolean;
+}
+
+/** What a fetchMethod gets besides the key and the stale value. */
+export interface FetchContext {
+  /** Fires when every caller waiting for this load has aborted (and none serves a stale value meanwhile). */
+  readonly signal: AbortSignal;
+  /** The TTL the value will be stored with (the call's `ttl`; undefined: the cache's default). The fetchMethod may set it. */
+  ttl: number | undefined;
+  /** The `context` of the fetch call that started the load. */
+  readonly context: unknown;
+}
+
+export type FetchMethod = (
+  key: Key, staleValue: Uint8Array | undefined, ctx: FetchContext,
+) => Value | undefined | Promise<Value | undefined>;
+
+export interface FetchOptions {
+  /** Gives up waiting: this call rejects with the signal's reason (the load goes on for other callers). */
+  signal?: AbortSignal;
+  /** TTL in ms for the value loaded (0 = never expires); default the cache's `ttl`. */
+  ttl?: number;
+  /** Serve a stale value at once while one load refreshes it. Default the cache's `allowStale`. */
+  allowStale?: boolean;
+  /** Load even if a fresh value is cached (a stale one is still served with allowStale). */
+  forceRefresh?: boolean;
+  /** Passed to the fetchMethod as `ctx.context` (by the call that starts the load). */
+  context?: unknown;
 }
 
 export interface SetOptions {
@@ -139,6 +181,12 @@ export interface EntryInfo {
   /** When it expires on the cache's clock (0 = never). */
   expiresAt: number;
 }
+
+/** A snapshot as a stream of chunks: an iterable or async iterable of Uint8Arrays (a Node Readable is one). */
+export type ChunkSource = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** A snapshot: its bytes, a stream of its chunks, or a function opening such a stream (read twice: checked, then loaded). */
+export type SnapshotSource = Uint8Array | ChunkSource | (() => ChunkSource);
 
 /**
  * What the cluster layer needs from a cache. `ArenaCache` implements it; tests may use it too.

@@ -5,6 +5,7 @@
  */
 import { entryCost, entryHeaderOf, type PolicyName } from './abi.js';
 import { utf8Length } from './codec.js';
+import type { FetchOptions } from './types.js';
 
 /** A short description of a value for error messages: `null`, `number 1.5`, `Uint16Array`, ... */
 export function describe(v: unknown): string {
@@ -118,4 +119,32 @@ export function checkEntry(name: string, index: number, keyBytes: number, valueB
 export function checkTarget(target: unknown, offset: unknown): void {
   if (!(target instanceof Uint8Array)) throw new TypeError(`getInto: target must be a Uint8Array, got ${describe(target)}`);
   checkInteger('getInto: offset', offset, 0, target.length);
+}
+
+/**
+ * A snapshot source: bytes (where `bytes`), an iterable or async iterable of chunks (a Node
+ * Readable is one), or (where `opener`) a function returning one. Strings are refused.
+ */
+export function checkSnapshotSource(name: string, source: unknown, kinds: { bytes: boolean; opener: boolean }): void {
+  if (source instanceof Uint8Array) {
+    if (kinds.bytes) return;
+    throw new TypeError(`${name}: takes a stream of chunks${kinds.opener ? ' or a function opening one' : ''}; use load for one Uint8Array`);
+  }
+  if (typeof source === 'function' && kinds.opener) return;
+  if (typeof source === 'object' && source !== null && (Symbol.iterator in source || Symbol.asyncIterator in source)) return;
+  const what = [kinds.bytes ? 'a Uint8Array' : '', 'an iterable or async iterable of Uint8Array chunks', kinds.opener ? 'a function returning one' : '']
+    .filter((x) => x !== '').join(', or ');
+  throw new TypeError(`${name}: the snapshot must be ${what}; got ${describe(source)}`);
+}
+
+/** fetch's options: undefined or an object; every field checked. */
+export function checkFetchOptions(options: unknown): FetchOptions {
+  if (options === undefined) return {};
+  checkObject('fetch: options', options);
+  const o = options as FetchOptions;
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`fetch: options.signal must be an AbortSignal, got ${describe(o.signal)}`);
+  if (o.ttl !== undefined) checkTtl('fetch: options.ttl', o.ttl);
+  checkOptionalBoolean('fetch: options.allowStale', o.allowStale);
+  checkOptionalBoolean('fetch: options.forceRefresh', o.forceRefresh);
+  return { signal: o.signal, ttl: o.ttl, allowStale: o.allowStale, forceRefresh: o.forceRefresh, context: o.context };
 }

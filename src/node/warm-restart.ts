@@ -23,7 +23,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cluster } from '../cluster/cluster.js';
 import type { OwnershipMark } from '../cluster/ownership.js';
-import { SNAPSHOT_FORMAT } from '../core/dump.js';
+import { SNAPSHOT_FORMAT } from '../core/snapshot-format.js';
 import type { GroupConfig } from './config/index.js';
 import type { Logger } from './logger.js';
 import { openSnapshotFile, SNAPSHOT_FILE_FORMAT, SNAPSHOT_SUFFIX, SnapshotFileError, writeSnapshotFile, type SnapshotMeta } from './snapshot-file.js';
@@ -128,7 +128,7 @@ export class WarmRestart {
         mark ??= opened.meta.mark;
         this.finish(group, 'restored', r.loaded, t0);
         this.log.info(
-          { group, entries: r.loaded, expired: r.expired, skipped: r.skipped, bytes: opened.bytes, ms: Math.round(performance.now() - t0), ageMs: Date.now() - opened.meta.createdAt },
+          { group, entries: r.loaded, expired: r.expired, skipped: r.skipped, overflow: r.overflow, bytes: opened.bytes, ms: Math.round(performance.now() - t0), ageMs: Date.now() - opened.meta.createdAt },
           'snapshot restored',
         );
         // Stopped meanwhile: this process serves nothing, so the file is still the latest state.

@@ -34,7 +34,7 @@ describe('loadChunks with the cache used between chunks', () => {
       }
     }
     const r = await dst.loadChunks(interleaved());
-    expect(r).toEqual({ loaded: 2000, expired: 0, skipped: 0 });
+    expect(r).toEqual({ loaded: 2000, expired: 0, skipped: 0, overflow: 0 });
     for (let i = 0; i < 2000; i++) expect(text(dst.get(`k${i}`))).toBe(`value-${i}-${'x'.repeat(i % 50)}`);
     expect(dst.size).toBe(2001);
     dst.checkIntegrity();

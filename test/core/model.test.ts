@@ -3,8 +3,10 @@
 // reasons, in order) and the same contents; after each sequence the core's invariant checker walks
 // every segment. The sequences drive every public method: single-key calls, getInto, getMany and
 // setMany (ASCII, non-ASCII and byte keys and values, up to the I/O area's size), partial sweeps,
-// purges, transfers of returned values, bad arguments (which must change nothing), and onEvict
-// callbacks that call back into the cache, on private arenas and on the shared build.
+// purges, transfers of returned values, bad arguments (which must change nothing), iteration in
+// every form (order and contents against the model's, and no promotion or counting: the later
+// steps and counters would differ), and onEvict callbacks that call back into the cache, on
+// private arenas and on the shared build.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ArenaCache } from '../../src/core/index.js';
@@ -72,7 +74,13 @@ type Op =
   | { op: 'purge' }
   | { op: 'clear' }
   | { op: 'bad'; which: number; key: number }
+  | { op: 'iterate'; which: IterationKind }
   | { op: 'none' };
+
+const ITERATIONS = ['entries', 'keys', 'values', 'rentries', 'rkeys', 'rvalues', 'forEach', 'rforEach', 'spread'] as const;
+type IterationKind = (typeof ITERATIONS)[number];
+/** The kinds that walk most recent first under lru (keys/values/entries/forEach and the iterator). */
+const NEWEST_FIRST = new Set<IterationKind>(['entries', 'keys', 'values', 'forEach', 'spread']);
 
 type Step = Op & { thread: number };
 type TopOp = Step | { op: 'tick'; ms: number; thread: number };
@@ -126,6 +134,7 @@ function opArb(cfg: Config, maxValue: number, nested: boolean): fc.Arbitrary<Op>
     { weight: 4 * w, arbitrary: fc.record({ op: fc.constant('transfer' as const), key }) },
     { weight: 4 * w, arbitrary: fc.record({ op: fc.constant('bad' as const), which: fc.nat(), key }) },
     { weight: 1 * w, arbitrary: fc.constant({ op: 'clear' as const }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('iterate' as const), which: fc.constantFrom(...ITERATIONS) }) },
     { weight: nested ? 40 : 0, arbitrary: fc.constant({ op: 'none' as const }) },
   );
 }
@@ -204,9 +213,36 @@ function runModel(w: World, o: Op): Result {
       return 'ok';
     case 'bad':
       return 'threw';
+    case 'iterate': {
+      // Under lru keys()/entries() walk most recent first; clock and s3fifo have one order.
+      const order = model.iteration(w.cfg.policy === 'lru' && NEWEST_FIRST.has(o.which), now);
+      return order.map(({ key, value }) => {
+        if (o.which.endsWith('keys')) return key;
+        if (o.which.endsWith('values')) return value;
+        return `${key}=${value}`;
+      });
+    }
     case 'none':
       return undefined;
   }
+}
+
+/** The cache's iteration of kind `which`, as the model renders it. */
+function iterate(c: ArenaCache, which: IterationKind): string[] {
+  const pair = (k: Uint8Array, v: Uint8Array) => `${hex(k)}=${hex(v)}`;
+  const out: string[] = [];
+  switch (which) {
+    case 'entries': for (const [k, v] of c.entries()) out.push(pair(k, v)); break;
+    case 'rentries': for (const [k, v] of c.rentries()) out.push(pair(k, v)); break;
+    case 'keys': for (const k of c.keys()) out.push(hex(k)); break;
+    case 'rkeys': for (const k of c.rkeys()) out.push(hex(k)); break;
+    case 'values': for (const v of c.values()) out.push(hex(v)); break;
+    case 'rvalues': for (const v of c.rvalues()) out.push(hex(v)); break;
+    case 'forEach': c.forEach((v, k, self) => { expect(self).toBe(c); out.push(pair(k, v)); }); break;
+    case 'rforEach': c.rforEach((v, k) => out.push(pair(k, v))); break;
+    case 'spread': for (const [k, v] of [...c]) out.push(pair(k, v)); break;
+  }
+  return out;
 }
 
 function runCache(w: World, c: ArenaCache, o: Op): Result {
@@ -293,6 +329,8 @@ function runCache(w: World, c: ArenaCache, o: Op): Result {
       expect(calls[o.which % calls.length]).toThrow(/must|between|bytes/);
       return 'threw';
     }
+    case 'iterate':
+      return iterate(c, o.which);
     case 'none':
       return undefined;
   }

@@ -8,6 +8,7 @@ import * as abi from '../../src/core/abi.generated.js';
 import { batchRecordSize, entryCost, logRecordSize, type PolicyName } from '../../src/core/abi.js';
 import type { EvictReason, SegmentStats } from '../../src/core/types.js';
 import { ArenaModel, type ArenaShape } from './policy-model/arena-model.js';
+import { SCAN_ROUNDS } from '../../src/core/scanner.js';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -231,6 +232,29 @@ export class ModelCache {
       for (const k of Object.keys(c) as (keyof ModelCounters)[]) c[k] += m[k];
     }
     return c;
+  }
+
+  /**
+   * What the cache's iteration yields, in order (scanner.ts): each segment's scan order, the
+   * segments interleaved by quantile — in round r (0..SCAN_ROUNDS-1) each segment up to its
+   * floor((r + 1) × entries / SCAN_ROUNDS)-th entry, entries counted when the walk begins (expired
+   * ones included: the core counts them until they are removed). Reads only: nothing changes.
+   */
+  iteration(newestFirst: boolean, now: number): { key: string; value: string }[] {
+    const orders = this.arena.segs.map((_, s) => this.arena.scanOrder(s, newestFirst, true, now));
+    const counts = this.arena.segs.map((_, s) => this.arena.stats(s).entries);
+    const out: { key: string; value: string }[] = [];
+    const next = orders.map(() => 0);
+    for (let round = 0; round < SCAN_ROUNDS; round++) {
+      for (let s = 0; s < orders.length; s++) {
+        const target = Math.min(orders[s].length, Math.floor(((round + 1) * counts[s]) / SCAN_ROUNDS));
+        for (; next[s] < target; next[s]++) {
+          const [key, value] = orders[s][next[s]];
+          out.push({ key, value });
+        }
+      }
+    }
+    return out;
   }
 
   /** The live entries (key, value, expiry on the host's clock; 0 = never). */

@@ -15,7 +15,7 @@ type Op =
   | { op: 'tick'; ms: number }
   | { op: 'sweep'; seg: number; steps: number; restart: boolean }
   | { op: 'info'; key: number }
-  | { op: 'scan'; chunk: number; newestFirst: boolean; values: boolean }
+  | { op: 'scan'; chunk: number; newestFirst: boolean; values: boolean; oneQueue: boolean }
   | { op: 'clear' };
 
 function keyBytes(k: number): Uint8Array {
@@ -45,7 +45,7 @@ function opArb(keys: number, maxValue: number, segments: number, typical: number
     { weight: 6, arbitrary: fc.record({ op: fc.constant('sweep' as const), seg: fc.integer({ min: 0, max: segments - 1 }), steps: fc.integer({ min: 1, max: 40 }), restart: fc.boolean() }) },
     { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
     { weight: 6, arbitrary: fc.record({ op: fc.constant('info' as const), key }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('scan' as const), chunk: fc.integer({ min: 1, max: 12 }), newestFirst: fc.boolean(), values: fc.boolean() }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('scan' as const), chunk: fc.integer({ min: 1, max: 12 }), newestFirst: fc.boolean(), values: fc.boolean(), oneQueue: fc.boolean() }) },
   );
 }
 
@@ -109,9 +109,10 @@ async function runSequence(flavor: Flavor, policy: number, cfg: Config, ops: Op[
         break;
       case 'scan': {
         const newest = o.newestFirst && policy === abi.POLICY_LRU;
-        const flags = (o.values ? abi.SCAN_VALUES : 0) | (newest ? abi.SCAN_NEWEST_FIRST : 0);
+        const oneQueue = o.oneQueue && policy !== abi.POLICY_LRU;
+        const flags = (o.values ? abi.SCAN_VALUES : 0) | (newest ? abi.SCAN_NEWEST_FIRST : 0) | (oneQueue ? abi.SCAN_ONE_QUEUE : 0);
         for (let s = 0; s < cfg.segments; s++) {
-          expect(core.scanSegment(s, o.chunk, flags, now), `${where} segment ${s}`).toEqual(model.scanOrder(s, newest, o.values, now));
+          expect(core.scanSegment(s, o.chunk, flags, now), `${where} segment ${s}`).toEqual(model.scanOrder(s, newest, o.values, now, oneQueue));
         }
         break;
       }

@@ -525,12 +525,15 @@ export class ArenaModel {
     for (const s of this.segs) s.clear();
   }
 
-  /** A segment's live, unexpired entries in the order scan returns them: [key hex, value hex, expires]. */
-  scanOrder(seg: number, newestFirst: boolean, values: boolean, now: number): [string, string, number][] {
+  /**
+   * A segment's live, unexpired entries in the order scan returns them from SCAN_START:
+   * [key hex, value hex, expires]. `oneQueue` (SCAN_ONE_QUEUE): s3fifo's small queue alone.
+   */
+  scanOrder(seg: number, newestFirst: boolean, values: boolean, now: number, oneQueue = false): [string, string, number][] {
     const s = this.segs[seg];
     let keys: string[];
     if (this.shape.policy === abi.POLICY_LRU) keys = [...s.lru.keys()];
-    else keys = (s.small ? [s.small, s.main] : [s.main]).flatMap((r) => r.blocks.filter((b) => !b.dead).map((b) => b.key));
+    else keys = (s.small ? (oneQueue ? [s.small] : [s.small, s.main]) : [s.main]).flatMap((r) => r.blocks.filter((b) => !b.dead).map((b) => b.key));
     if (newestFirst) keys.reverse();
     const rel = this.rel(now);
     return keys
