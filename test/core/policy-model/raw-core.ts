@@ -2,39 +2,11 @@
 // reference model or poke at the ABI directly.
 import { readFileSync } from 'node:fs';
 import * as abi from '../../../src/core/abi.generated.js';
+import type { CoreExports } from '../../../src/core/abi.js';
 import type { ArenaShape, LogRecord } from './arena-model.js';
 
-export interface RawExports {
-  memory: WebAssembly.Memory;
-  abi_version(): number;
-  header(): number;
-  arena_size(maxBytes: number, segments: number, threads: number, maxKey: number, maxValue: number, maxEntries: number, policy: number, flags: number): number;
-  init(maxBytes: number, segments: number, threads: number, maxKey: number, maxValue: number, maxEntries: number, policy: number, flags: number, defaultTtl: number, now: number, s0: number, s1: number, s2: number, s3: number): number;
-  ready(): number;
-  attach(tag: number, flags: number): number;
-  detach(slot: number): number;
-  release_slot(slot: number, tag: number, by: number): number;
-  set_flags(slot: number, flags: number): void;
-  io_ptr(slot: number): number;
-  log_ptr(slot: number): number;
-  hash(slot: number, len: number): number;
-  set(slot: number, klen: number, vlen: number, ttl: number, now: number): number;
-  get(slot: number, klen: number, now: number): number;
-  get_ref(slot: number, klen: number, now: number): number;
-  peek(slot: number, klen: number, now: number): number;
-  has(slot: number, klen: number, now: number): number;
-  remove(slot: number, klen: number, now: number): number;
-  clear(slot: number): void;
-  sweep(slot: number, seg: number, maxSteps: number, now: number, flags: number): number;
-  get_many(slot: number, n: number, start: number, keysOff: number, outOff: number, now: number): number;
-  set_many(slot: number, n: number, start: number, now: number): number;
-  stats(slot: number, seg: number): number;
-  count(): number;
-  used(): number;
-  check(slot: number, seg: number): number;
-  info(slot: number, klen: number, now: number): number;
-  scan(slot: number, seg: number, max: number, flags: number, now: number): number;
-}
+/** The core's exports, as the host declares them (one declaration). */
+export type RawExports = CoreExports;
 
 export type Flavor = 'release' | 'shared';
 
