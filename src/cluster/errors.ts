@@ -67,6 +67,19 @@ export class PeerUnavailableError extends ArenaCacheError {
 }
 
 /**
+ * A call the transport refused without reaching the peer (reason `unreachable`): the connection
+ * was down and waiting to retry after a failed attempt, and the call was one that does not wait
+ * for it. It cost nothing and says nothing new about the peer — only that the last attempt to
+ * connect failed, maybe before the peer listened (a static cluster starting in any order) — so
+ * the breaker does not count it as a miss.
+ */
+export class NotConnectedError extends PeerUnavailableError {
+  constructor(message: string, peerId: string, options?: ErrorOptions) {
+    super(message, peerId, 'unreachable', options);
+  }
+}
+
+/**
  * A write reached a node that does not own the key by its own ring (the two rings disagree during
  * a membership change). Nothing was changed; the writer routes again once its ring has moved on.
  */

@@ -17,6 +17,7 @@ export {
   LoaderError,
   DeadlineError,
   PeerUnavailableError,
+  NotConnectedError,
   ClosedError,
   NotOwnerError,
   errorOfKind,

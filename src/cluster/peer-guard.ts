@@ -10,6 +10,11 @@
  * `halfOpenAfterMs` one call goes through as a probe (others keep treating the peer as suspect);
  * an answer closes the breaker, a miss opens it again.
  *
+ * A call the transport refused without reaching the peer (NotConnectedError: the connection waits
+ * to retry after a failed attempt) is neither a miss nor an answer: it leaves the count as it was.
+ * Counting it would make a peer that started after this node suspect as soon as a few calls met
+ * the channel still in its reconnect backoff. A probe refused that way leaves the peer suspect.
+ *
  * cockatiel is used rather than a hand-written breaker: etcd3 already depends on it (the same
  * copy), and its half-open probe and consecutive-failure counting are what is needed here.
  */
@@ -21,7 +26,7 @@ import {
   isBrokenCircuitError,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { PeerUnavailableError } from './errors.js';
+import { NotConnectedError, PeerUnavailableError } from './errors.js';
 import type { NodeInfo } from './membership.js';
 import type { FetchResult, PeerClient, PeerClientStats } from './peer.js';
 
@@ -34,8 +39,13 @@ export interface PeerGuardOptions {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-/** Errors of calls the peer never answered: what the breaker counts. */
-function isMiss(err: Error): boolean {
+/** Errors of calls that reached (or tried to reach) the peer and got no answer: what the breaker counts. */
+function isMiss(err: unknown): boolean {
+  return unanswered(err) && !(err instanceof NotConnectedError);
+}
+
+/** The peer gave no answer (a miss, or a call never sent): anything else is the peer answering. */
+function unanswered(err: unknown): boolean {
   return err instanceof PeerUnavailableError && (err.reason === 'timeout' || err.reason === 'unreachable');
 }
 
@@ -55,7 +65,9 @@ export class GuardedPeer {
   ) {
     this.client = client;
     this.consecutive = new ConsecutiveBreaker(options.failures);
-    this.breaker = circuitBreaker(handleWhen(isMiss), {
+    // A probe the transport refused unsent is a failed probe: the peer has not answered yet.
+    const failed = (err: Error): boolean => isMiss(err) || (err instanceof NotConnectedError && this.breaker.state === CircuitState.HalfOpen);
+    this.breaker = circuitBreaker(handleWhen(failed), {
       halfOpenAfter: options.halfOpenAfterMs,
       breaker: this.consecutive,
     });
@@ -173,7 +185,7 @@ export class GuardedPeer {
     p.then(
       () => this.heard(),
       (err: unknown) => {
-        if (!(err instanceof PeerUnavailableError) || (err.reason !== 'timeout' && err.reason !== 'unreachable')) this.heard();
+        if (!unanswered(err)) this.heard();
       },
     );
     if (ownerTimeoutMs === undefined) return p;
@@ -221,9 +233,9 @@ export class GuardedPeer {
 
   /** A fetch failed on the lean path: a miss counts for the breaker (through cockatiel), an answer does not. */
   private readonly missedOrAnswered = (err: unknown): never => {
-    if (err instanceof Error && isMiss(err)) {
+    if (isMiss(err)) {
       if (this.breaker.state === CircuitState.Closed) void this.breaker.execute(() => Promise.reject(err)).catch(() => {});
-    } else {
+    } else if (!unanswered(err)) {
       this.heard();
     }
     throw err;

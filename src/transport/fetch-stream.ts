@@ -5,8 +5,10 @@
  * as they arrive, and the last one (`more` unset) ends it.
  *
  * Failures: a stream that fails (peer gone, reset, keepalive timeout) or ends fails the batches
- * it carried, as a unary call would; the next batch opens a new stream. A peer that answers
- * UNIMPLEMENTED (an older node) gets its batches back through `unsupported`, for unary GetMany.
+ * it carried, as a unary call would; the next batch opens a new stream. A stream opened while the
+ * channel waits to reconnect is refused unsent, as a fail-fast unary call is (`failed` is told).
+ * A peer that answers UNIMPLEMENTED (an older node) gets its batches back through `unsupported`,
+ * for unary GetMany.
  * Deadlines are the callers' (the coalescer's); a batch still here at its latest caller's
  * deadline is dropped by a sweep (one timer per stream), so a peer that never answers a batch
  * leaks nothing.
@@ -15,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { PeerUnavailableError } from '../cluster/errors.js';
 import type { FetchResult } from '../cluster/peer.js';
 import type { Batch } from './coalescer.js';
+import { backingOff } from './status.js';
 import type { GetManyResult, KeysRequestIn } from './wire/messages.js';
 import { peerWireService } from './wire/service.js';
 
@@ -23,8 +26,11 @@ export interface FetchStreamHooks {
   frame(b: Batch<FetchResult>, r: GetManyResult, last: boolean): void;
   /** The peer has no GetStream: these batches (not answered at all) go another way. */
   unsupported(batches: Array<Batch<FetchResult>>): void;
-  /** A stream failed: count it, and map its status to the error its batches get. */
-  failed(err: unknown): Error;
+  /**
+   * A stream failed: count it, and map its status to the error its batches get. `refusable`: it
+   * was opened while the channel was backing off and the peer sent nothing on it.
+   */
+  failed(err: unknown, refusable: boolean): Error;
 }
 
 type Call = grpc.ClientDuplexStream<KeysRequestIn, GetManyResult>;
@@ -67,13 +73,17 @@ export class FetchStream {
 
   private open(): Call {
     const def = peerWireService().GetStream;
+    let refusable = backingOff(this.client);
     const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.metadata, {}) as Call;
     this.call = call;
     this.opened++;
-    call.on('data', (r: GetManyResult) => this.onFrame(r));
-    call.on('error', (err: grpc.ServiceError) => this.onGone(call, err));
+    call.on('data', (r: GetManyResult) => {
+      refusable = false;
+      this.onFrame(r);
+    });
+    call.on('error', (err: grpc.ServiceError) => this.onGone(call, err, refusable));
     call.on('status', (s: grpc.StatusObject) => {
-      if (s.code === grpc.status.OK) this.onGone(call, undefined);
+      if (s.code === grpc.status.OK) this.onGone(call, undefined, false);
     });
     return call;
   }
@@ -86,7 +96,7 @@ export class FetchStream {
   }
 
   /** The stream ended (err undefined: the peer ended it, e.g. shutting down) or failed. */
-  private onGone(call: Call, err: grpc.ServiceError | undefined): void {
+  private onGone(call: Call, err: grpc.ServiceError | undefined, refusable: boolean): void {
     if (call !== this.call) return;
     this.call = undefined;
     const batches = [...this.inFlight.values()];
@@ -95,7 +105,7 @@ export class FetchStream {
       this.hooks.unsupported(batches);
       return;
     }
-    const error = err === undefined ? new PeerUnavailableError(`peer ${this.peerId}: fetch stream ended`, this.peerId, 'unreachable') : this.hooks.failed(err);
+    const error = err === undefined ? new PeerUnavailableError(`peer ${this.peerId}: fetch stream ended`, this.peerId, 'unreachable') : this.hooks.failed(err, refusable);
     for (const b of batches) b.failAll(error);
   }
 

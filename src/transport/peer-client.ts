@@ -18,7 +18,7 @@ import { Coalescer, type Batch } from './coalescer.js';
 import { misfit, settleFrom, ValueSizes } from './fetch-answers.js';
 import { FetchStream } from './fetch-stream.js';
 import { SECRET_METADATA_KEY } from './auth.js';
-import { callError, kindOf } from './status.js';
+import { backingOff, callError, failFastError, kindOf } from './status.js';
 import { ItemStatus, type GetManyResult, type HandoffResult } from './wire/messages.js';
 import { peerWireService, type PeerWireMethods } from './wire/service.js';
 
@@ -117,7 +117,7 @@ export class GrpcPeerClient implements PeerClient {
       this.stream = new FetchStream(this.client, this.failFastMeta, peer.id, {
         frame: this.onFrame,
         unsupported: this.onStreamUnsupported,
-        failed: (err) => this.failure(err),
+        failed: (err, refusable) => this.failure(err, refusable),
       });
     }
   }
@@ -232,6 +232,7 @@ export class GrpcPeerClient implements PeerClient {
   private sendGetMany(b: Batch<FetchResult>): void {
     this.counters.getMany++;
     const def = this.methods.GetMany;
+    const refusable = backingOff(this.client);
     this.client.makeUnaryRequest(
       def.path,
       def.requestSerialize,
@@ -240,7 +241,7 @@ export class GrpcPeerClient implements PeerClient {
       this.failFastMeta,
       { deadline: deadlineOf(b) },
       (err, r) => {
-        if (err) return b.failAll(this.failure(err));
+        if (err) return b.failAll(this.failure(err, refusable));
         this.fetcher.heard();
         const bad = misfit(b, r!, true, this.id);
         if (bad) return b.failAll(bad);
@@ -302,8 +303,9 @@ export class GrpcPeerClient implements PeerClient {
   private readonly dispatchInvalidate = (b: Batch<void>): void => {
     this.counters.invalidate++;
     const def = this.methods.Invalidate;
+    const refusable = backingOff(this.client);
     this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { group: b.group, keys: b.keys }, this.failFastMeta, { deadline: deadlineOf(b) }, (err) => {
-      if (err) return b.failAll(this.failure(err));
+      if (err) return b.failAll(this.failure(err, refusable));
       this.fetcher.heard();
       for (let i = 0; i < b.keys.length; i++) b.settle(i, undefined);
       b.end();
@@ -313,8 +315,9 @@ export class GrpcPeerClient implements PeerClient {
   private readonly dispatchHandoff = (b: Batch<FetchResult | null>): void => {
     this.counters.handoff++;
     const def = this.methods.Handoff;
+    const refusable = backingOff(this.client);
     this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { group: b.group, keys: b.keys }, this.failFastMeta, { deadline: deadlineOf(b) }, (err, r?: HandoffResult) => {
-      if (err) return b.failAll(this.failure(err));
+      if (err) return b.failAll(this.failure(err, refusable));
       this.fetcher.heard();
       // holds_nothing: null for every key. Otherwise FOUND is the value, anything else none (an
       // older node without Handoff answered UNIMPLEMENTED above).
@@ -329,6 +332,7 @@ export class GrpcPeerClient implements PeerClient {
 
   private unary<Res>(def: { path: string; requestSerialize: (v: never) => Buffer; responseDeserialize: (b: Buffer) => unknown }, req: unknown, timeoutMs: number, waitForReady = false): Promise<Res> {
     if (this.closed) return Promise.reject(this.closedError());
+    const refusable = !waitForReady && backingOff(this.client);
     return new Promise<Res>((resolve, reject) => {
       try {
         this.client.makeUnaryRequest<unknown, Res>(
@@ -340,8 +344,8 @@ export class GrpcPeerClient implements PeerClient {
           { deadline: Date.now() + timeoutMs },
           (err, res) => {
             if (err) {
-              if (err.code !== grpc.status.NOT_FOUND || kindOf(err)) this.failure(err);
-              else this.fetcher.heard();
+              if (err.code !== grpc.status.NOT_FOUND || kindOf(err)) return reject(this.failure(err, refusable));
+              this.fetcher.heard();
               reject(err);
             } else {
               this.fetcher.heard();
@@ -359,10 +363,12 @@ export class GrpcPeerClient implements PeerClient {
   /**
    * A call failed: counted, and mapped to the cluster's error. A failure the peer answered with (a
    * status of its own, not unreachable or a deadline) still shows it is alive (`heard`).
+   * `refusable`: a fail-fast call made while the channel was backing off — if grpc-js refused it
+   * unsent, it is a NotConnectedError (not a miss for the breaker).
    */
-  private failure(err: unknown): Error {
+  private failure(err: unknown, refusable = false): Error {
     this.counters.errors++;
-    const e = callError(err, this.id);
+    const e = failFastError(err, this.id, refusable);
     if (!(e instanceof PeerUnavailableError) || (e.reason !== 'timeout' && e.reason !== 'unreachable')) this.fetcher.heard();
     return e;
   }

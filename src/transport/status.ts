@@ -18,6 +18,7 @@ import {
   ArenaCacheError,
   errorOfKind,
   InvalidArgumentError,
+  NotConnectedError,
   PeerUnavailableError,
   type ErrorKind,
   type PeerFailure,
@@ -107,4 +108,23 @@ export function callError(err: unknown, peerId: string): Error {
   if (typeof e?.code === 'number') return errorFromStatus(e.code, kindOf(err), e.details || e.message || 'call failed', peerId);
   const message = err instanceof Error ? err.message : String(err);
   return new PeerUnavailableError(`peer ${peerId}: ${message}`, peerId, 'unreachable', { cause: err });
+}
+
+/**
+ * Whether the client's channel waits to reconnect after a failed attempt (TRANSIENT_FAILURE):
+ * grpc-js then fails a fail-fast call at once with UNAVAILABLE, without reaching the peer.
+ */
+export function backingOff(client: grpc.Client): boolean {
+  return client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
+}
+
+/**
+ * callError for a fail-fast call made while the channel was backing off (`refusable`): an
+ * UNAVAILABLE of grpc-js's own (no error kind from the peer) is the call refused unsent, a
+ * NotConnectedError with the same message.
+ */
+export function failFastError(err: unknown, peerId: string, refusable: boolean): Error {
+  const e = callError(err, peerId);
+  if (!refusable || (err as Partial<grpc.ServiceError> | undefined)?.code !== grpc.status.UNAVAILABLE || kindOf(err) !== undefined) return e;
+  return new NotConnectedError(e.message, peerId, { cause: err });
 }

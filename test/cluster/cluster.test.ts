@@ -397,6 +397,54 @@ describe('writes while the owner is not (yet) listening', () => {
   });
 });
 
+describe('a static peer that starts after this node', () => {
+  it('calls refused while the channel waits to reconnect do not make it suspect', async () => {
+    // The channel's first attempt is refused; its next one is a minute away. Every fail-fast call
+    // until then is refused unsent by gRPC, although the peer listens by then (a static cluster
+    // starting in any order, where the backoff is up to 2 s).
+    const backoff = { 'grpc.initial_reconnect_backoff_ms': 60_000, 'grpc.max_reconnect_backoff_ms': 60_000 };
+    harness = await ClusterHarness.start(1, { grpc: { channelOptions: backoff } });
+    const n1 = harness.nodes[0]!;
+    const g1 = await n1.cluster.addGroup('s', { maxBytes: 1 << 20, load: (k) => `local:${k}` });
+    const late: NodeInfo = { id: 'late', grpcAddress: `127.0.0.1:${await freePort()}` };
+    const suspects: string[] = [];
+    n1.cluster.on('peer-suspect', (p: NodeInfo) => suspects.push(p.id));
+    n1.membership.set([n1.cluster.self, late]);
+    const peer = n1.cluster.peers()[0]!;
+    for (let i = 0; peer.state() !== 'TRANSIENT_FAILURE'; i++) {
+      if (i > 500) throw new Error(`channel state ${peer.state()}`);
+      await sleep(10);
+    }
+    const lateCluster = new Cluster({
+      self: { id: late.id, grpcAddress: late.grpcAddress },
+      transport: grpcTransport({ host: '127.0.0.1', port: Number(late.grpcAddress.split(':')[1]), shutdownGraceMs: 100 }),
+      membership: (self) => new StaticMembership([n1.cluster.self, self]),
+    });
+    try {
+      await lateCluster.addGroup('s', { maxBytes: 1 << 20, load: (k) => `owner:${k}` });
+      await lateCluster.start();
+      const owned = (owner: string, n: number) => {
+        const keys: string[] = [];
+        for (let i = 0; keys.length < n; i++) if (n1.cluster.owner(`s-${i}`).id === owner) keys.push(`s-${i}`);
+        return keys;
+      };
+      // Gets of its keys (the fetch stream), writes of this node's keys (their invalidations), a flush.
+      for (const k of owned('late', 5)) expect((await g1.getResult(k)).source).toBe('fallback');
+      for (const k of owned(n1.id, 3)) await g1.set(k, 'v');
+      const flushed = await g1.flush();
+      expect(flushed.map((r) => [r.id, r.ok, (r.error as PeerUnavailableError | undefined)?.reason])).toEqual([
+        [n1.id, true, undefined],
+        ['late', false, 'unreachable'],
+      ]);
+      expect(g1.stats()).toMatchObject({ localFallbacks: 5, invalidationErrors: 3 });
+      // None of those calls reached it: it missed nothing, so it is not suspect.
+      expect([peer.suspect, peer.breakerState, suspects]).toEqual([false, 'closed', []]);
+    } finally {
+      await lateCluster.close();
+    }
+  });
+});
+
 describe('ring disagreement', () => {
   it('a get terminates without looping when A thinks B owns k and B thinks A owns k', async () => {
     harness = await ClusterHarness.start(2);

@@ -30,13 +30,16 @@ describe('flush', () => {
       ids.map((id, i) => startNode(['--id', id, '--grpc-port', String(ports[i]), '--peers', peers, '--auth-token', 'wr', '--load-timeout', '1s'])),
     );
     nodes.push(n1!, n2!, n3!);
+    // Started together, each may have dialed the others before they listened: wait until every
+    // peer channel is connected (gRPC reconnects with a backoff of at most 2 s). Until then the
+    // fail-fast calls below (reads from owners, invalidations, the flush) may be refused.
+    const connected = async (n: NodeProc) => ((await (await n.fetch('/v1/stats')).json()) as { peers: { state: string }[] }).peers.every((p) => p.state === 'READY');
+    await waitFor('peer channels connected', async () => (await Promise.all([n1!, n2!, n3!].map(connected))).every(Boolean), 15_000);
     const auth = { authorization: 'Bearer wr' };
     const keys = Array.from({ length: 60 }, (_, i) => `f${i}`);
     const items = keys.map((key) => ({ key, value: `v:${key}` }));
-    await waitFor('the cluster takes writes', async () => {
-      const r = await n1!.fetch('/v1/groups/default/set-many', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ items, encoding: 'utf8' }) });
-      return r.status === 200;
-    }, 15_000);
+    const written = await n1!.fetch('/v1/groups/default/set-many', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ items, encoding: 'utf8' }) });
+    expect([written.status, (await written.json()).stored]).toEqual([200, 60]);
     // Read everything through every node twice: hot copies on the non-owners (admitted on the 2nd fetch).
     for (let round = 0; round < 2; round++) for (const n of [n1!, n2!, n3!]) for (const k of keys) await (await n.fetch(`/v1/groups/default/keys/${k}`)).text();
     const before = await Promise.all([n1!, n2!, n3!].map(entries));
