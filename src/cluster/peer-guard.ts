@@ -56,6 +56,8 @@ export class GuardedPeer {
   /** Answers the peer gave (any call): a waiter compares it with the count when it started waiting. */
   private answers = 0;
   private suspectSince: number | null = null;
+  /** The last miss counted on the lean path: the callers of one failed batch share its error, and it is one miss. */
+  private lastMiss: unknown = undefined;
   private opened = 0;
 
   constructor(
@@ -234,7 +236,10 @@ export class GuardedPeer {
   /** A fetch failed on the lean path: a miss counts for the breaker (through cockatiel), an answer does not. */
   private readonly missedOrAnswered = (err: unknown): never => {
     if (isMiss(err)) {
-      if (this.breaker.state === CircuitState.Closed) void this.breaker.execute(() => Promise.reject(err)).catch(() => {});
+      if (err !== this.lastMiss && this.breaker.state === CircuitState.Closed) {
+        this.lastMiss = err;
+        void this.breaker.execute(() => Promise.reject(err)).catch(() => {});
+      }
     } else if (!unanswered(err)) {
       this.heard();
     }

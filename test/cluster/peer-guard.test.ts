@@ -73,3 +73,24 @@ describe('GuardedPeer: calls refused unsent', () => {
     expect([peer.suspect, changes]).toEqual([false, ['open', 'open', 'closed']]);
   });
 });
+
+describe('GuardedPeer: one failed batch', () => {
+  /** A client whose fetches of one batch all fail with the batch's one error, as the coalescer's failAll does. */
+  function batchClient(errors: Error[]): PeerClient {
+    const c = new ScriptedClient([]);
+    let i = 0;
+    c.fetch = () => Promise.reject(errors[i++]!);
+    return c;
+  }
+
+  it('is one miss however many callers it had; distinct misses still add up', async () => {
+    const gone = new PeerUnavailableError('peer p: fetch stream ended', 'p', 'unreachable');
+    const shared = new GuardedPeer(batchClient(Array(10).fill(gone)), { failures: 3, halfOpenAfterMs: 60_000 });
+    await Promise.all(Array.from({ length: 10 }, () => shared.fetch('g', 'k', 1000, 1000).catch(() => {})));
+    expect(shared.suspect).toBe(false);
+    const distinct = Array.from({ length: 3 }, () => new PeerUnavailableError('peer p: deadline', 'p', 'timeout'));
+    const apart = new GuardedPeer(batchClient(distinct), { failures: 3, halfOpenAfterMs: 60_000 });
+    for (let i = 0; i < 3; i++) await apart.fetch('g', 'k', 1000, 1000).catch(() => {});
+    expect(apart.suspect).toBe(true);
+  });
+});
