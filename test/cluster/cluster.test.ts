@@ -18,6 +18,7 @@ import { ArenaCache, type ArenaCacheOptions } from '../../src/core/index.js';
 import { ClusterHarness, type TestNode } from '../helpers/cluster-harness.js';
 import { KillableProxy } from '../helpers/cluster-proxy.js';
 import { freePort } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/wait.js';
 import { grpcTransport } from '../../src/transport/index.js';
 
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('utf8'));
@@ -179,7 +180,7 @@ describe('cluster over gRPC', () => {
       if (fail) {
         // Fail only once both other nodes' fetches have reached the owner, so they share this load.
         const server = () => h.ownerOf('k').cluster.stats().server;
-        while (server().get.calls + server().getMany.calls + server().stream.calls < 2) await sleep(2);
+        await waitFor('both other nodes\' fetches at the owner', () => server().get.calls + server().getMany.calls + server().stream.calls >= 2, 5_000);
         throw new Error('database down');
       }
       return `ok:${key}`;
@@ -346,10 +347,7 @@ describe('writes while the owner is not (yet) listening', () => {
     n1.membership.set([n1.cluster.self, late]);
     const peer = n1.cluster.peers()[0]!;
     // A fail-fast call would now fail at once with UNAVAILABLE (connection refused).
-    for (let i = 0; peer.state() !== 'TRANSIENT_FAILURE'; i++) {
-      if (i > 500) throw new Error(`channel state ${peer.state()}`);
-      await sleep(10);
-    }
+    await waitFor('the channel to the late peer has failed once', () => peer.state() === 'TRANSIENT_FAILURE', 5_000, () => peer.state());
     const keys: string[] = [];
     for (let i = 0; keys.length < 2; i++) if (n1.cluster.owner(`w-${i}`).id === 'late') keys.push(`w-${i}`);
     return { n1, g1, late, keys: keys as [string, string] };
@@ -411,10 +409,7 @@ describe('a static peer that starts after this node', () => {
     n1.cluster.on('peer-suspect', (p: NodeInfo) => suspects.push(p.id));
     n1.membership.set([n1.cluster.self, late]);
     const peer = n1.cluster.peers()[0]!;
-    for (let i = 0; peer.state() !== 'TRANSIENT_FAILURE'; i++) {
-      if (i > 500) throw new Error(`channel state ${peer.state()}`);
-      await sleep(10);
-    }
+    await waitFor('the channel to the late peer has failed once', () => peer.state() === 'TRANSIENT_FAILURE', 5_000, () => peer.state());
     const lateCluster = new Cluster({
       self: { id: late.id, grpcAddress: late.grpcAddress },
       transport: grpcTransport({ host: '127.0.0.1', port: Number(late.grpcAddress.split(':')[1]), shutdownGraceMs: 100 }),
