@@ -14,7 +14,7 @@ import {
 } from 'etcd3';
 import { ClosedError } from '../../cluster/errors.js';
 import { EndpointBreaker } from './endpoint-breaker.js';
-import type { EtcdTlsOptions, MembershipEvent, MembershipLogger } from './options.js';
+import type { EtcdTlsOptions, MembershipCounters, MembershipEvent, MembershipLogger } from './options.js';
 
 /** Consecutive transient failures after which an endpoint is skipped (for `retryMaxMs`). */
 const ENDPOINT_FAILURES_TO_SKIP = 3;
@@ -45,6 +45,29 @@ export function isCredentialError(err: unknown): boolean {
     err instanceof GRPCUnauthenticatedError ||
     (err instanceof Error && /etcdserver: user name is empty/.test(err.message))
   );
+}
+
+/** What a retried etcd task (registration, listing) reports its failures to. */
+export interface EtcdTaskReporting {
+  conn: EtcdConnection;
+  log: MembershipLogger;
+  counters: MembershipCounters;
+  onCredentialError(err: Error): void;
+}
+
+/**
+ * A retried etcd task's failed attempt: counted; refused credentials or permissions reported as
+ * such, anything else marks the connection unreachable (for `op`) and is logged with `message`.
+ */
+export function reportEtcdFailure(o: EtcdTaskReporting, op: string, message: string, err: unknown, delayMs: number): void {
+  o.counters.etcdErrors++;
+  if (isCredentialError(err)) {
+    o.log.error({ err: errText(err), retryInMs: delayMs }, 'etcd refused our credentials or permissions; retrying');
+    o.onCredentialError(err as Error);
+  } else {
+    o.conn.markUnreachable(op, err);
+    o.log.warn({ err: errText(err), retryInMs: delayMs }, message);
+  }
 }
 
 export function errText(err: unknown): string {

@@ -18,7 +18,7 @@
  */
 import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import { ClosedError } from '../../cluster/errors.js';
-import { errText, isCredentialError, type EtcdConnection } from './client.js';
+import { errText, reportEtcdFailure, type EtcdConnection } from './client.js';
 import { RetryingTask } from './retrying-task.js';
 import { type LeaseState, type MembershipCounters, type MembershipEvent, type MembershipLogger } from './options.js';
 
@@ -55,14 +55,7 @@ export class Registration {
       maxMs: o.retryMaxMs,
       signal: o.signal,
       onFailure: (err, delayMs) => {
-        o.counters.etcdErrors++;
-        if (isCredentialError(err)) {
-          o.log.error({ err: errText(err), retryInMs: delayMs }, 'etcd refused our credentials or permissions; retrying');
-          o.onCredentialError(err as Error);
-        } else {
-          o.conn.markUnreachable('register', err);
-          o.log.warn({ err: errText(err), retryInMs: delayMs }, 'registration failed; retrying');
-        }
+        reportEtcdFailure(o, 'register', 'registration failed; retrying', err, delayMs);
         o.emit({ type: 'register-failed', reason: errText(err) });
       },
     });

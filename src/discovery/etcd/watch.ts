@@ -7,7 +7,7 @@
 import type { IWatchResponse, Watcher } from 'etcd3';
 import type { NodeInfo } from '../../cluster/membership.js';
 import { decodeRecord } from '../record.js';
-import { errText, isCredentialError, type EtcdConnection } from './client.js';
+import { errText, reportEtcdFailure, type EtcdConnection } from './client.js';
 import { RetryingTask } from './retrying-task.js';
 import type { MembershipCounters, MembershipEvent, MembershipLogger } from './options.js';
 
@@ -44,16 +44,7 @@ export class MemberWatch {
       initialMs: o.retryInitialMs,
       maxMs: o.retryMaxMs,
       signal: o.signal,
-      onFailure: (err, delayMs) => {
-        o.counters.etcdErrors++;
-        if (isCredentialError(err)) {
-          o.log.error({ err: errText(err), retryInMs: delayMs }, 'etcd refused our credentials or permissions; retrying');
-          o.onCredentialError(err as Error);
-        } else {
-          o.conn.markUnreachable('list', err);
-          o.log.warn({ err: errText(err), retryInMs: delayMs }, 'listing or watching members failed; keeping the last membership');
-        }
-      },
+      onFailure: (err, delayMs) => reportEtcdFailure(o, 'list', 'listing or watching members failed; keeping the last membership', err, delayMs),
     });
   }
 
