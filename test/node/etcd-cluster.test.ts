@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { httpServer, NodeProc, requireBuild, startNode, stopAll, waitFor, within } from './helpers.js';
+import { allSee, httpServer, memberViews, NodeProc, requireBuild, startNode, stopAll, waitFor, within } from './helpers.js';
 
 const TTL = 2;
 let etcd: EtcdServer;
@@ -39,17 +39,6 @@ async function spawn(id: string): Promise<NodeProc> {
   return n;
 }
 
-async function ring(n: NodeProc): Promise<string> {
-  try {
-    const body = (await (await n.fetch('/v1/members', { signal: AbortSignal.timeout(1000) })).json()) as { members: { id: string }[] };
-    return body.members.map((m) => m.id).join(',');
-  } catch (err) {
-    return `error: ${(err as Error).message}`;
-  }
-}
-
-const rings = (ns: NodeProc[]) => Promise.all(ns.map(async (n) => `${n.id}=[${await ring(n)}]`));
-const allSee = (ns: NodeProc[], want: string) => async () => (await Promise.all(ns.map(ring))).every((r) => r === want);
 
 /** Gets of fresh keys against the nodes in `targets`, a few in flight at a time, until stopped. */
 function getLoop(targets: Set<NodeProc>) {
@@ -100,7 +89,7 @@ function getLoop(targets: Set<NodeProc>) {
 describe('a cluster of CLI nodes through etcd', () => {
   it('join, agree, grow; graceful leave within 1 s; crash within TTL + 1 s; gets succeed throughout', async () => {
     const [n1, n2, n3] = await Promise.all([spawn('n1'), spawn('n2'), spawn('n3')]);
-    await waitFor('n1..n3 agree on the ring', allSee([n1, n2, n3], 'n1,n2,n3'), 5000, () => rings([n1, n2, n3]));
+    await waitFor('n1..n3 agree on the ring', allSee([n1, n2, n3], 'n1,n2,n3'), 5000, () => memberViews([n1, n2, n3]));
     for (const n of [n1, n2, n3]) {
       expect(((await (await n.fetch('/readyz')).json()) as { ready: boolean }).ready).toBe(true);
     }
@@ -110,14 +99,14 @@ describe('a cluster of CLI nodes through etcd', () => {
     try {
       const n4 = await spawn('n4');
       targets.add(n4);
-      await waitFor('every ring includes n4', allSee([n1, n2, n3, n4], 'n1,n2,n3,n4'), 5000, () => rings([n1, n2, n3, n4]));
+      await waitFor('every ring includes n4', allSee([n1, n2, n3, n4], 'n1,n2,n3,n4'), 5000, () => memberViews([n1, n2, n3, n4]));
       // With four owners, most fresh keys are fetched from their owner.
       await waitFor('gets routed to owners', () => (loop.sources.get('peer') ?? 0) >= 10, 10_000, () => [...loop.sources]);
 
       // Graceful stop: the lease is revoked first, so the others drop n3 at once.
       targets.delete(n3);
       n3.signal('SIGTERM');
-      await waitFor('n3 gone from n1, n2, n4 within 1 s', allSee([n1, n2, n4], 'n1,n2,n4'), 1000, () => rings([n1, n2, n4]));
+      await waitFor('n3 gone from n1, n2, n4 within 1 s', allSee([n1, n2, n4], 'n1,n2,n4'), 1000, () => memberViews([n1, n2, n4]));
       expect(await within('n3 exits after its drain', n3.exited, 5000)).toEqual({ code: 0, signal: null });
 
       // Crash: nobody revokes; the lease expires after the TTL. Until then n2 is still listed as an
@@ -130,7 +119,7 @@ describe('a cluster of CLI nodes through etcd', () => {
       // Dead but its lease lives on: n1 still lists it (it leaves when the lease expires, not before).
       expect(await allSee([n1], 'n1,n2,n4')()).toBe(true);
       const bound = TTL * 1000 + 1000;
-      await waitFor(`n2 gone from n1 and n4 within TTL + 1 s (${bound} ms)`, allSee([n1, n4], 'n1,n4'), bound, () => rings([n1, n4]));
+      await waitFor(`n2 gone from n1 and n4 within TTL + 1 s (${bound} ms)`, allSee([n1, n4], 'n1,n4'), bound, () => memberViews([n1, n4]));
       const fallbacks = (loop.sources.get('fallback') ?? 0) - (beforeKill.get('fallback') ?? 0);
       expect(fallbacks).toBeGreaterThan(0);
 

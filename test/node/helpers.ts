@@ -254,3 +254,19 @@ export async function scrape(node: NodeProc): Promise<Sample[]> {
   if (!(res.headers.get('content-type') ?? '').startsWith('text/plain')) throw new Error('metrics content-type is not text/plain');
   return parsePrometheus(await res.text()).samples;
 }
+
+/** The member ids a node lists on /v1/members, comma-separated (or `error: ...`: it did not answer within 1 s). */
+export async function memberIds(n: NodeProc): Promise<string> {
+  try {
+    const body = (await (await n.fetch('/v1/members', { signal: AbortSignal.timeout(1000) })).json()) as { members: { id: string }[] };
+    return body.members.map((m) => m.id).join(',');
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+}
+
+/** Each node's view of the membership, as `id=[members]` (for waits and their failure details). */
+export const memberViews = (ns: NodeProc[]): Promise<string[]> => Promise.all(ns.map(async (n) => `${n.id}=[${await memberIds(n)}]`));
+
+/** A waitFor condition: every node in `ns` lists exactly the members `want` (ids, comma-separated). */
+export const allSee = (ns: NodeProc[], want: string) => async (): Promise<boolean> => (await Promise.all(ns.map(memberIds))).every((r) => r === want);

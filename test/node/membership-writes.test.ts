@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ring, ringHash } from '../../src/cluster/index.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { httpServer, NodeProc, requireBuild, startNode, stopAll, waitFor } from './helpers.js';
+import { allSee, httpServer, memberViews, NodeProc, requireBuild, startNode, stopAll, waitFor } from './helpers.js';
 
 const TTL = 2;
 let etcd: EtcdServer;
@@ -46,16 +46,6 @@ async function spawn(id: string): Promise<NodeProc> {
   return n;
 }
 
-async function members(n: NodeProc): Promise<string> {
-  try {
-    const body = (await (await n.fetch('/v1/members', { signal: AbortSignal.timeout(1000) })).json()) as { members: { id: string }[] };
-    return body.members.map((m) => m.id).join(',');
-  } catch (err) {
-    return `error: ${(err as Error).message}`;
-  }
-}
-const allSee = (ns: NodeProc[], want: string) => async () => (await Promise.all(ns.map(members))).every((r) => r === want);
-const views = (ns: NodeProc[]) => Promise.all(ns.map(async (n) => `${n.id}=[${await members(n)}]`));
 
 /** The owner of `key` on a ring of these node ids (every node builds the same ring). */
 function ownerOf(ids: string[], key: string): string {
@@ -89,7 +79,7 @@ describe('writes survive membership changes (CLI nodes, etcd)', () => {
   it('paused owner, join, leave after join: every node answers the last write or the origin, never older', async () => {
     const [n1, n2, n3] = await Promise.all([spawn('n1'), spawn('n2'), spawn('n3')]);
     const three = [n1, n2, n3];
-    await waitFor('n1..n3 agree', allSee(three, 'n1,n2,n3'), 10_000, () => views(three));
+    await waitFor('n1..n3 agree', allSee(three, 'n1,n2,n3'), 10_000, () => memberViews(three));
 
     // ---- paused owner ---------------------------------------------------------------------------
     const owned = Array.from({ length: 400 }, (_, i) => `p${i}`).filter((k) => ownerOf(['n1', 'n2', 'n3'], k) === 'n3').slice(0, 30);
@@ -99,13 +89,13 @@ describe('writes survive membership changes (CLI nodes, etcd)', () => {
     for (let round = 0; round < 2; round++) for (const n of [n1, n2]) for (const k of owned) expect(await get(n, k)).toBe(`v0-${k}`);
 
     n3.signal('SIGSTOP');
-    await waitFor('n1 and n2 drop the paused n3', allSee([n1, n2], 'n1,n2'), TTL * 1000 + 8000, () => views([n1, n2]));
+    await waitFor('n1 and n2 drop the paused n3', allSee([n1, n2], 'n1,n2'), TTL * 1000 + 8000, () => memberViews([n1, n2]));
     const written = owned.slice(0, 15);
     const deleted = owned.slice(15);
     for (const k of written) expect(await put(n1, k, `v1-${k}`)).toBe(204);
     for (const k of deleted) expect([204, 404]).toContain((await n2.fetch(`/v1/groups/default/keys/${k}`, { method: 'DELETE' })).status);
     n3.signal('SIGCONT');
-    await waitFor('n3 is back in every ring', allSee(three, 'n1,n2,n3'), TTL * 1000 + 10_000, () => views(three));
+    await waitFor('n3 is back in every ring', allSee(three, 'n1,n2,n3'), TTL * 1000 + 10_000, () => memberViews(three));
     expect.soft(await mismatches(three, written, (k) => `v1-${k}`)).toEqual([]);
     expect.soft(await mismatches(three, deleted, (k) => `origin:${k}`)).toEqual([]);
 
@@ -114,7 +104,7 @@ describe('writes survive membership changes (CLI nodes, etcd)', () => {
     for (const k of joinKeys) expect(await put(n2, k, `w-${k}`)).toBe(204);
     const n4 = await spawn('n4');
     const four = [n1, n2, n3, n4];
-    await waitFor('every ring includes n4', allSee(four, 'n1,n2,n3,n4'), 10_000, () => views(four));
+    await waitFor('every ring includes n4', allSee(four, 'n1,n2,n3,n4'), 10_000, () => memberViews(four));
     const moved = joinKeys.filter((k) => ownerOf(['n1', 'n2', 'n3', 'n4'], k) === 'n4');
     expect(moved.length).toBeGreaterThan(5);
     expect.soft(await mismatches(four, joinKeys, (k) => `w-${k}`)).toEqual([]);
@@ -122,7 +112,7 @@ describe('writes survive membership changes (CLI nodes, etcd)', () => {
     // ---- leave after join -----------------------------------------------------------------------
     for (const k of moved) expect(await put(n1, k, `x-${k}`)).toBe(204);
     expect(await n4.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await waitFor('n4 gone from every ring', allSee(three, 'n1,n2,n3'), 10_000, () => views(three));
+    await waitFor('n4 gone from every ring', allSee(three, 'n1,n2,n3'), 10_000, () => memberViews(three));
     // The writes went with n4: a fresh load from the origin, not the value held before the join.
     expect.soft(await mismatches(three, moved, (k) => `origin:${k}`)).toEqual([]);
     // Keys that never moved keep their value.
