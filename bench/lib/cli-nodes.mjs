@@ -55,15 +55,8 @@ export async function startEtcd() {
   };
 }
 
-/**
- * `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL and gRPC address).
- * `cli`: another build's dist/node/cli.js (a baseline checkout).
- */
-export async function startCliNode(args, { cli = CLI } = {}) {
-  // The bench's own ARENACACHE_BENCH_* variables are not the node's (it refuses unknown ARENACACHE_* ones).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ARENACACHE_BENCH_')));
-  const child = spawn(process.execPath, [cli, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+/** A node's JSON log lines (its stdout, one object per line), in an array that fills as they come. */
+export function collectLogs(child) {
   const logs = [];
   let buf = '';
   child.stdout.setEncoding('utf8');
@@ -78,6 +71,19 @@ export async function startCliNode(args, { cli = CLI } = {}) {
       } catch {}
     }
   });
+  return logs;
+}
+
+/**
+ * `arenacache serve ...args`; resolves once it logged "ready" (with its HTTP URL and gRPC address).
+ * `cli`: another build's dist/node/cli.js (a baseline checkout).
+ */
+export async function startCliNode(args, { cli = CLI } = {}) {
+  // The bench's own ARENACACHE_BENCH_* variables are not the node's (it refuses unknown ARENACACHE_* ones).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ARENACACHE_BENCH_')));
+  const child = spawn(process.execPath, [cli, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const logs = collectLogs(child);
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));

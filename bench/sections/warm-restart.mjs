@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cliSupport, freePort } from '../lib/cli-nodes.mjs';
+import { CLI, cliSupport, collectLogs, freePort } from '../lib/cli-nodes.mjs';
 import { zipfTrace } from '../lib/prng.mjs';
 import { Report } from '../lib/report.mjs';
 import { fmtBytes, median } from '../lib/stats.mjs';
@@ -64,20 +64,7 @@ async function serve(args) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: performance.now() })));
-  const logs = [];
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line));
-      } catch {}
-    }
-  });
+  const logs = collectLogs(child);
   child.stderr.resume();
   let ready;
   while (!(ready = logs.find((l) => l.msg === 'ready'))) {
